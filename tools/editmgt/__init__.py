@@ -1,0 +1,1 @@
+"""PyTorch reference of the EditMGT architecture (transformer, VQ tokenizer, sampler) with upstream names."""
