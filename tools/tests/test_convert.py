@@ -1,0 +1,108 @@
+"""Checkpoint reading and conversion: safetensors I/O, strict key reports, synthetic checkpoints."""
+
+import json
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from tools.convert.report import CheckpointMismatchError, compare_shapes, fold_keys, load_strict
+from tools.convert.synthetic import AMUSED_VQ_CONFIG, random_state, vq_shapes, write_component
+from tools.safetensors import (SafetensorsError, float32_to_bfloat16_bits, read_header, read_safetensors,
+                               write_safetensors)
+
+PARITY = "/work/shared/reference/upstream-parity"
+
+
+def test_safetensors_round_trip_keeps_values_dtypes_and_metadata(tmp_path):
+    rng = np.random.default_rng(0)
+    tensors = {"w": rng.standard_normal((3, 5)).astype(np.float32), "ids": np.arange(7, dtype=np.int64),
+               "flag": np.array([True, False]), "scalar": np.float32(2.5).reshape(())}
+    path = tmp_path / "t.safetensors"
+    write_safetensors(path, tensors, {"format": "pt"})
+    infos, metadata = read_header(path)
+    assert metadata == {"format": "pt"}
+    assert infos["w"].dtype == "F32" and infos["w"].shape == (3, 5)
+    assert (8 + struct.unpack("<Q", path.read_bytes()[:8])[0]) % 8 == 0
+    loaded = read_safetensors(path)
+    for name, value in tensors.items():
+        assert loaded[name].dtype == value.dtype and np.array_equal(loaded[name], value)
+
+
+@pytest.mark.parametrize("dtype,torch_dtype", [("F16", torch.float16), ("BF16", torch.bfloat16)])
+def test_half_precision_storage_rounds_like_torch_and_reads_back_as_float32(tmp_path, dtype, torch_dtype):
+    values = np.random.default_rng(1).standard_normal(1000).astype(np.float32) * 100
+    values[:4] = [0.0, -0.0, 1e-30, 65504.0]
+    path = tmp_path / "h.safetensors"
+    write_safetensors(path, {"x": values}, dtype=dtype)
+    loaded = read_safetensors(path)["x"]
+    expected = torch.from_numpy(values).to(torch_dtype).float().numpy()
+    assert loaded.dtype == np.float32
+    assert np.array_equal(loaded, expected)
+
+
+def test_bfloat16_rounding_is_half_to_even_and_keeps_nan():
+    bits = np.array([0x3F808000, 0x3F818000, 0x3F808001], dtype=np.uint32).view(np.float32)
+    assert list(float32_to_bfloat16_bits(bits)) == [0x3F80, 0x3F82, 0x3F81]
+    assert float32_to_bfloat16_bits(np.array([np.nan], np.float32))[0] & 0x7FC0 == 0x7FC0
+
+
+def test_reader_rejects_truncated_and_inconsistent_files(tmp_path):
+    path = tmp_path / "t.safetensors"
+    write_safetensors(path, {"w": np.ones((4, 4), np.float32)})
+    data = path.read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[:-4])
+    with pytest.raises(SafetensorsError, match="byte range"):
+        read_safetensors(tmp_path / "cut.safetensors")
+    (tmp_path / "short.safetensors").write_bytes(data[:5])
+    with pytest.raises(SafetensorsError, match="too short"):
+        read_header(tmp_path / "short.safetensors")
+    header = json.dumps({"w": {"dtype": "F32", "shape": [4, 4], "data_offsets": [0, 60]}}).encode()
+    (tmp_path / "bad.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 64)
+    with pytest.raises(SafetensorsError, match="needs 64 bytes"):
+        read_header(tmp_path / "bad.safetensors")
+
+
+def test_vq_key_derivation_counts_the_released_amused_parameters():
+    shapes = vq_shapes(AMUSED_VQ_CONFIG)
+    assert sum(int(np.prod(s)) for s in shapes.values()) == 146_244_675
+    assert shapes["quantize.embedding.weight"] == (8192, 64)
+    assert shapes["encoder.down_blocks.0.downsamplers.0.conv.weight"] == (128, 128, 3, 3)
+    assert "encoder.down_blocks.4.downsamplers.0.conv.weight" not in shapes
+    assert shapes["decoder.up_blocks.0.resnets.2.conv2.weight"] == (768, 768, 3, 3)
+
+
+def test_key_report_folds_block_indices_and_whole_blocks():
+    real = json.load(open(f"{PARITY}/real_config_state_dict.json"))["state_dict"]
+    expected = {e["key"]: tuple(e["shape"]) for e in real}
+    found = {k: v for k, v in expected.items() if not k.startswith("single_transformer_blocks.27.")}
+    found = {k: ((64,) if k.endswith("attn.norm_k.weight") else v) for k, v in found.items()}
+    found["transformer_blocks.0.attn.extra.weight"] = (1,)
+    report = compare_shapes(expected, found)
+    text = report.format()
+    assert not report.ok
+    assert "single_transformer_blocks.27 (whole blocks)" in text
+    assert "transformer_blocks.{0-13}.attn.norm_k.weight: [128] vs [64]" in text
+    assert "single_transformer_blocks.{0-26}.attn.norm_k.weight: [128] vs [64]" in text
+    assert "transformer_blocks.0.attn.extra.weight" in text
+    assert len(text.splitlines()) < 12
+    assert fold_keys(["a.1.b", "a.2.b", "a.3.b", "a.7.b", "c"]) == ["a.{1-3,7}.b", "c"]
+
+
+def test_load_strict_refuses_a_mismatch_and_loads_an_exact_match():
+    module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4))
+    state = random_state({k: tuple(v.shape) for k, v in module.state_dict().items()}, seed=3)
+    with pytest.raises(CheckpointMismatchError, match="0.bias"):
+        load_strict(module, {k: v for k, v in state.items() if k != "0.bias"}, "toy")
+    load_strict(module, state, "toy")
+    assert np.array_equal(module[0].weight.detach().numpy(), state["0.weight"])
+
+
+def test_sharded_component_is_written_with_an_index(tmp_path):
+    state = random_state(vq_shapes(dict(AMUSED_VQ_CONFIG, block_out_channels=[8, 16], norm_num_groups=4,
+                                        latent_channels=4, num_vq_embeddings=8, layers_per_block=1)), seed=0)
+    write_component(tmp_path / "vqvae", {"a": 1}, state, shards=3)
+    index = json.loads((tmp_path / "vqvae" / "diffusion_pytorch_model.safetensors.index.json").read_text())
+    assert set(index["weight_map"]) == set(state)
+    assert len(set(index["weight_map"].values())) == 3
