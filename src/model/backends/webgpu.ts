@@ -1,0 +1,66 @@
+/**
+ * onnxruntime-web's WebGPU build: the fast browser backend, and a server backend where Deno has
+ * a GPU adapter (`navigator.gpu`). Tested here on Mesa lavapipe (`mesa-vulkan-drivers`, adapter
+ * "llvmpipe"; Deno needs `XDG_RUNTIME_DIR` set).
+ *
+ * fp16: graphs whose weights are float16 need the adapter feature `shader-f16`; onnxruntime-web
+ * fails at session creation or run without it. {@linkcode createWebGpuBackend} reads the
+ * feature into `capabilities.fp16`, and `loadModelComponents` refuses fp16 components on an
+ * adapter without it before any session is made, with a `backend_unavailable` error that says
+ * to use an fp32 model or another device. lavapipe has `shader-f16`; Chromium's SwiftShader
+ * adapter does not.
+ *
+ * @module
+ */
+
+import * as ort from "onnxruntime-web/webgpu";
+import { EditMGTError } from "../../errors/mod.ts";
+import type { Backend } from "../backend.ts";
+import { ortBackend } from "../ort_adapter.ts";
+
+/** Options for {@linkcode createWebGpuBackend}. */
+export interface WebGpuBackendOptions {
+  /** The adapter to use; by default one is requested from `navigator.gpu`. */
+  adapter?: GPUAdapter;
+  /** Passed to `requestAdapter` when no adapter is given. */
+  powerPreference?: GPUPowerPreference;
+}
+
+/**
+ * Creates the onnxruntime-web WebGPU backend. Rejects with `backend_unavailable` when the
+ * runtime has no WebGPU or no adapter.
+ *
+ * @example
+ * ```ts
+ * import { createWebGpuBackend } from "@editmgt/editmgt/model/webgpu";
+ *
+ * const backend = await createWebGpuBackend();
+ * console.log(backend.capabilities.fp16); // true where the adapter has shader-f16
+ * ```
+ */
+export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<Backend> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  if (gpu === undefined) {
+    throw new EditMGTError(
+      "backend_unavailable",
+      "WebGPU is not available here (no navigator.gpu); use the wasm or node device",
+      { details: { device: "webgpu" } },
+    );
+  }
+  const adapter = options.adapter ??
+    await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  if (adapter === null) {
+    throw new EditMGTError(
+      "backend_unavailable",
+      "navigator.gpu has no adapter (on Linux servers install a Vulkan driver, e.g. mesa-vulkan-drivers); use the wasm or node device",
+      { details: { device: "webgpu" } },
+    );
+  }
+  ort.env.webgpu.adapter = adapter;
+  ort.env.wasm.numThreads = 1;
+  return ortBackend(ort, {
+    device: "webgpu",
+    executionProviders: ["webgpu"],
+    capabilities: { fp16: adapter.features.has("shader-f16") },
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * The Deno-only part of model loading: local folders. `file:` URLs are read with
+ * `Deno.readFile`; every other URL goes through {@linkcode fetchSource}. Browser code never
+ * imports this file.
+ *
+ * @module
+ */
+
+import { abortedError, fetchSource, type FileSource, missingFileError } from "./source.ts";
+
+/**
+ * Reads `file:` URLs from disk and fetches the rest. Needs `--allow-read` for local models and
+ * `--allow-net` for remote ones.
+ *
+ * @example
+ * ```ts
+ * import { denoSource } from "@editmgt/editmgt/model/deno";
+ *
+ * const bytes = await denoSource({ url: new URL("file:///models/tiny/manifest.json") });
+ * ```
+ */
+export const denoSource: FileSource = async (request) => {
+  if (request.url.protocol !== "file:") return await fetchSource(request);
+  try {
+    const bytes = await Deno.readFile(request.url, { signal: request.signal });
+    request.onProgress?.(bytes.byteLength);
+    return bytes;
+  } catch (cause) {
+    if (cause instanceof Deno.errors.NotFound) throw missingFileError(request.url, cause);
+    if (request.signal?.aborted) throw abortedError(request.url, cause);
+    throw cause;
+  }
+};
+
+/** The current working directory as a folder URL, the base for relative local paths. */
+export function workingDirectoryUrl(): URL {
+  const cwd = Deno.cwd();
+  return new URL(`file://${cwd.endsWith("/") ? cwd : `${cwd}/`}`);
+}
