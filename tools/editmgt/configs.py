@@ -9,7 +9,34 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, Union
 
+from .transformer import TransformerConfig
 from .vq import VQConfig
+
+TRANSFORMER_CONFIGS: Dict[str, TransformerConfig] = {
+    "editmgt-1024": TransformerConfig(),
+    "parity-tiny": TransformerConfig(
+        num_layers=2,
+        num_single_layers=3,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=24,
+        pooled_projection_dim=20,
+        axes_dims_rope=(4, 6, 6),
+        vocab_size=72,
+        codebook_size=64,
+    ),
+    "tiny": TransformerConfig(
+        num_layers=2,
+        num_single_layers=4,
+        attention_head_dim=32,
+        num_attention_heads=4,
+        joint_attention_dim=64,
+        pooled_projection_dim=64,
+        axes_dims_rope=(8, 12, 12),
+        vocab_size=257,
+        codebook_size=256,
+    ),
+}
 
 VQ_CONFIGS: Dict[str, VQConfig] = {
     "amused": VQConfig(),
@@ -35,6 +62,12 @@ def _resolve(configs: Dict[str, Any], spec: Any, default_base: str) -> Any:
     overrides = dict(spec)
     base = overrides.pop("base", default_base)
     return dataclasses.replace(_resolve(configs, base, default_base), **overrides)
+
+
+def transformer_config(spec: Union[str, Dict[str, Any], TransformerConfig] = "editmgt-1024") -> TransformerConfig:
+    """Transformer config from a name (``editmgt-1024``, ``parity-tiny``, ``tiny``), a dict or a config."""
+    config = _resolve(TRANSFORMER_CONFIGS, spec, "editmgt-1024")
+    return dataclasses.replace(config, axes_dims_rope=tuple(config.axes_dims_rope))
 
 
 def vq_config(spec: Union[str, Dict[str, Any], VQConfig] = "amused") -> VQConfig:
