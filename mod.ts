@@ -17,3 +17,4 @@
 export * from "./src/errors/mod.ts";
 export * from "./src/localize/mod.ts";
 export * from "./src/sampler/mod.ts";
+export * from "./src/schema/mod.ts";

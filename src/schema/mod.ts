@@ -1,0 +1,36 @@
+/**
+ * The shared schemas (zod 4): the model manifest (`editmgt-manifest/1`) and the options of an
+ * edit request, with a parser that turns failures into typed errors.
+ *
+ * @example
+ * ```ts
+ * import { ManifestSchema } from "@editmgt/editmgt/schema";
+ *
+ * const result = ManifestSchema.safeParse({ format: "editmgt-manifest/1" });
+ * console.log(result.success); // false: everything else is missing
+ * ```
+ *
+ * @module
+ */
+
+export {
+  COMPONENT_KINDS,
+  type ComponentKind,
+  type Manifest,
+  MANIFEST_FORMAT,
+  type ManifestComponent,
+  type ManifestDefaults,
+  type ManifestFile,
+  type ManifestGrid,
+  manifestJsonSchema,
+  ManifestSchema,
+} from "./manifest.ts";
+export {
+  type EditOptions,
+  EditOptionsSchema,
+  type EditRequest,
+  EditRequestSchema,
+  MAX_PROMPT_CHARS,
+  MAX_REQUEST_STEPS,
+} from "./options.ts";
+export { parseWith } from "./parse.ts";

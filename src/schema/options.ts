@@ -1,0 +1,87 @@
+import { z } from "zod";
+
+/** Most decoding steps a request may ask for (the sampler's own limit). */
+export const MAX_REQUEST_STEPS = 1000;
+/** Longest instruction or negative prompt, in characters. */
+export const MAX_PROMPT_CHARS = 2000;
+
+/** Options of one edit; every field optional (the manifest's defaults fill the gaps). */
+export interface EditOptions {
+  /** Decoding steps, 1 to {@linkcode MAX_REQUEST_STEPS}. */
+  steps?: number;
+  /** Classifier-free guidance scale in [0, 100]. */
+  guidance?: number;
+  /** Attention-injection strength in (0, 100]; 1 is neutral, > 1 holds closer to the source. */
+  gamma?: number;
+  /** Region-hold threshold in [0, 1] (0 holds nothing, 1 keeps the source), or "auto". */
+  lambda?: number | "auto";
+  /** Gumbel temperature: `[first, last]` or a scalar T meaning `[T, 0.01]`. */
+  temperature?: number | [number, number];
+  /** Mask schedule. */
+  schedule?: "cosine" | "linear";
+  /** Random seed, a non-negative safe integer. */
+  seed?: number;
+  /** Text of the unconditional half of classifier-free guidance. */
+  negativePrompt?: string;
+  /** Text rows of the localization map: the instruction's keywords, or "all" as upstream. */
+  rows?: "keywords" | "all";
+  /** A phrase of the instruction to localize on. */
+  focus?: string;
+  /** Paste untouched regions from the original pixels (default true). */
+  composite?: boolean;
+}
+
+/**
+ * The sampler and localization knobs a caller may set for one edit, shared by the SDK, the
+ * server's request parsing and the OpenAPI document. Every field is optional: the model
+ * manifest's `defaults` fill the gaps.
+ */
+export const EditOptionsSchema: z.ZodType<EditOptions> = z.strictObject({
+  steps: z.int().min(1).max(MAX_REQUEST_STEPS).optional().describe("decoding steps"),
+  guidance: z.number().min(0).max(100).optional().describe("classifier-free guidance scale"),
+  gamma: z.number().positive().max(100).optional().describe(
+    "attention-injection strength; 1 is neutral, > 1 holds closer to the source",
+  ),
+  lambda: z.union([z.number().min(0).max(1), z.literal("auto")]).optional().describe(
+    'region-hold threshold: 0 holds nothing, 1 keeps the source, "auto" picks one per image',
+  ),
+  temperature: z.union([
+    z.number().min(0).max(100),
+    z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]),
+  ]).optional().describe("Gumbel temperature: [first, last] or a scalar T meaning [T, 0.01]"),
+  schedule: z.enum(["cosine", "linear"]).optional().describe("mask schedule"),
+  seed: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe(
+    "random seed; the same seed on the same backend gives the same image",
+  ),
+  negativePrompt: z.string().max(MAX_PROMPT_CHARS).optional().describe(
+    "text of the unconditional half of classifier-free guidance",
+  ),
+  rows: z.enum(["keywords", "all"]).optional().describe(
+    'text rows of the localization map: the instruction\'s keywords, or "all" as upstream',
+  ),
+  focus: z.string().min(1).max(MAX_PROMPT_CHARS).optional().describe(
+    "a phrase of the instruction to localize on",
+  ),
+  composite: z.boolean().optional().describe(
+    "paste untouched regions from the original pixels (default true)",
+  ),
+});
+
+/** The JSON part of an edit request: which model, what to do, how. */
+export interface EditRequest {
+  /** Model id; the server's default model when absent. */
+  model?: string;
+  /** What to change (trimmed, non-empty). */
+  instruction: string;
+  /** How. */
+  options?: EditOptions;
+}
+
+/** Schema of {@linkcode EditRequest}; the image travels beside it. */
+export const EditRequestSchema: z.ZodType<EditRequest> = z.strictObject({
+  model: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).optional().describe(
+    "model id; the server's default model when absent",
+  ),
+  instruction: z.string().trim().min(1).max(MAX_PROMPT_CHARS).describe("what to change"),
+  options: EditOptionsSchema.optional(),
+});
