@@ -37,8 +37,12 @@ class RMSNorm(nn.Module):
 
 
 def layer_norm(x: torch.Tensor) -> torch.Tensor:
-    """LayerNorm over the last axis without affine parameters (eps 1e-6), as the AdaLN norms use."""
-    return F.layer_norm(x, (x.shape[-1],), eps=NORM_EPS)
+    """LayerNorm over the last axis without affine parameters (eps 1e-6), as the AdaLN norms use.
+
+    The explicit unit scale keeps torch 1.13's opset-17 export valid (it emits an empty scale otherwise).
+    """
+    dim = x.shape[-1]
+    return F.layer_norm(x, (dim,), torch.ones(dim, dtype=x.dtype), eps=NORM_EPS)
 
 
 class AdaLayerNormZero(nn.Module):
