@@ -39,12 +39,12 @@ export function rowMean(
   return mean;
 }
 
-/** Upstream's `rescale_scores`: `(s - min) / (max - min + 1e-8)`, so values lie in [0, 1). */
+/** Upstream's `rescale_scores`: `(s - min) / (max - min + 1e-8)`, so values lie in [0, 1]. */
 export function minMaxRescale(values: ArrayLike<number>): Float32Array {
   const [low, high] = range(values);
-  const scale = 1 / (high - low + 1e-8);
+  const span = high - low + 1e-8;
   const out = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = (values[i] - low) * scale;
+  for (let i = 0; i < values.length; i++) out[i] = (values[i] - low) / span;
   return out;
 }
 
