@@ -20,6 +20,9 @@ export interface ImageHeader extends Size {
   orientation: Orientation;
 }
 
+/** No PNG, JPEG or WebP file is shorter than this (a PNG needs 57 bytes, a WebP 26+). */
+const MIN_IMAGE_BYTES = 16;
+
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Formats we recognise only to name them in the error message. */
@@ -52,7 +55,8 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
  * Reads format, stored size and orientation from the header, and checks that the file is
  * complete (PNG: an IEND chunk; JPEG: an end-of-image marker after the first scan; WebP: the
  * RIFF size). Throws `unsupported_format` for other formats (including animated WebP) and a
- * corrupt-image error for empty, truncated or malformed headers.
+ * corrupt-image error for empty, truncated or malformed headers (and for anything under 16
+ * bytes, too short to tell).
  *
  * @example
  * ```ts
@@ -67,6 +71,9 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
  */
 export function readImageHeader(bytes: Uint8Array): ImageHeader {
   if (bytes.length === 0) throw corruptImage("the file is empty");
+  if (bytes.length < MIN_IMAGE_BYTES) {
+    throw corruptImage(`the file has only ${bytes.length} bytes, too few for an image`);
+  }
   const format = sniffFormat(bytes);
   switch (format) {
     case "png":
@@ -102,8 +109,10 @@ function readPngHeader(bytes: Uint8Array): ImageHeader {
   }
   const view = viewOf(bytes);
   const size = checkedSize("PNG", view.getUint32(16), view.getUint32(20));
-  if (lastIndexOf(bytes, ascii("IEND"), 8) < 0) {
-    throw corruptImage("PNG has no IEND chunk (the file is truncated)");
+  // IEND: zero length, type, CRC; all 12 bytes must be there.
+  const end = lastIndexOf(bytes, [0, 0, 0, 0, ...ascii("IEND")], 8);
+  if (end < 0 || end + 12 > bytes.length) {
+    throw corruptImage("PNG has no complete IEND chunk (the file is truncated)");
   }
   return { format: "png", ...size, orientation: 1 };
 }
