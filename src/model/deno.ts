@@ -1,11 +1,14 @@
 /**
- * The Deno-only part of model loading: local folders. `file:` URLs are read with
- * `Deno.readFile`; every other URL goes through {@linkcode fetchSource}. Browser code never
- * imports this file.
+ * The Deno-only part of model loading: local folders and paths relative to the working
+ * directory. `file:` URLs are read with `Deno.readFile`; every other URL goes through
+ * {@linkcode fetchSource}. Browser code never imports this file; everything else about loading
+ * (manifest, progress, verification) is shared with it.
  *
  * @module
  */
 
+import { pathToFileURL } from "node:url";
+import { type ModelPackage, type ModelPackageOptions, openModelPackage } from "./package.ts";
 import { abortedError, fetchSource, type FileSource, missingFileError } from "./source.ts";
 
 /**
@@ -34,6 +37,28 @@ export const denoSource: FileSource = async (request) => {
 
 /** The current working directory as a folder URL, the base for relative local paths. */
 export function workingDirectoryUrl(): URL {
-  const cwd = Deno.cwd();
-  return new URL(`file://${cwd.endsWith("/") ? cwd : `${cwd}/`}`);
+  return pathToFileURL(`${Deno.cwd()}/`);
+}
+
+/**
+ * Opens a model package from a local folder or `manifest.json` path (relative to the working
+ * directory) or from a URL, reading local files with `Deno.readFile`.
+ *
+ * @example
+ * ```ts
+ * import { openLocalModelPackage } from "@editmgt/editmgt/model/deno";
+ *
+ * const model = await openLocalModelPackage("models/editmgt-tiny");
+ * console.log(model.manifest.id, model.totalBytes);
+ * ```
+ */
+export function openLocalModelPackage(
+  location: string | URL,
+  options: Omit<ModelPackageOptions, "source" | "base"> = {},
+): Promise<ModelPackage> {
+  return openModelPackage(location, {
+    ...options,
+    source: denoSource,
+    base: workingDirectoryUrl(),
+  });
 }

@@ -24,9 +24,9 @@ export interface NodeBackendOptions {
  *
  * @example
  * ```ts
- * import { createNodeBackend } from "@editmgt/editmgt/model/node";
+ * import { createBackend } from "@editmgt/editmgt/model";
  *
- * const backend = createNodeBackend({ threads: 2 });
+ * const backend = await createBackend("node", { threads: 2 });
  * console.log(backend.device); // "node"
  * ```
  */

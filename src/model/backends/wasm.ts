@@ -30,9 +30,9 @@ export interface WasmBackendOptions {
  *
  * @example
  * ```ts
- * import { createWasmBackend } from "@editmgt/editmgt/model/wasm";
+ * import { createBackend } from "@editmgt/editmgt/model";
  *
- * const backend = createWasmBackend({ threads: 1 });
+ * const backend = await createBackend("wasm", { threads: 1 });
  * console.log(backend.device); // "wasm"
  * ```
  */

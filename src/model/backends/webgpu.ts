@@ -32,9 +32,9 @@ export interface WebGpuBackendOptions {
  *
  * @example
  * ```ts
- * import { createWebGpuBackend } from "@editmgt/editmgt/model/webgpu";
+ * import { createBackend } from "@editmgt/editmgt/model";
  *
- * const backend = await createWebGpuBackend();
+ * const backend = await createBackend("webgpu");
  * console.log(backend.capabilities.fp16); // true where the adapter has shader-f16
  * ```
  */

@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { createBackend } from "../../src/model/select.ts";
+import type { Backend, DeviceName, NamedTensors } from "../../src/model/backend.ts";
+import { isEditMGTError } from "../../src/errors/mod.ts";
+import { GRAPH_FILES, loadGoldens, maxAbsDifference, MODEL_BASIC } from "./fixture.ts";
+
+const DEVICES: readonly DeviceName[] = ["node", "wasm", "webgpu"];
+const TOLERANCE = 1e-5;
+// onnxruntime keeps worker handles and GPU buffers alive between tests on purpose.
+const sanitizers = { sanitizeOps: false, sanitizeResources: false };
+
+async function runGraph(backend: Backend, graph: string, feeds: NamedTensors) {
+  const [modelFile, ...dataFiles] = GRAPH_FILES[graph];
+  const session = await backend.createSession({
+    model: await Deno.readFile(new URL(modelFile, MODEL_BASIC)),
+    externalData: await Promise.all(
+      dataFiles.map(async (path) => ({
+        path,
+        data: await Deno.readFile(new URL(path, MODEL_BASIC)),
+      })),
+    ),
+  });
+  try {
+    return await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+}
+
+const goldens = await loadGoldens();
+const outputsByDevice = new Map<DeviceName, Promise<Record<string, NamedTensors>>>();
+
+/** Every graph's outputs on `device` for the golden inputs; computed once per device. */
+function outputsOn(device: DeviceName): Promise<Record<string, NamedTensors>> {
+  if (!outputsByDevice.has(device)) {
+    outputsByDevice.set(
+      device,
+      (async () => {
+        const backend = await createBackend(device);
+        assert.equal(backend.device, device);
+        const outputs: Record<string, NamedTensors> = {};
+        for (const [graph, golden] of Object.entries(goldens)) {
+          outputs[graph] = await runGraph(backend, graph, golden.inputs);
+        }
+        return outputs;
+      })(),
+    );
+  }
+  return outputsByDevice.get(device)!;
+}
+
+for (const device of DEVICES) {
+  Deno.test({
+    name: `${device} backend runs every model-basic graph and matches the numpy goldens`,
+    ...sanitizers,
+    async fn() {
+      const outputs = await outputsOn(device);
+      for (const [graph, golden] of Object.entries(goldens)) {
+        for (const [name, expected] of Object.entries(golden.outputs)) {
+          const actual = outputs[graph][name];
+          assert.equal(actual.type, expected.type, `${graph}.${name} type`);
+          assert.deepEqual(actual.dims, expected.dims, `${graph}.${name} dims`);
+          const difference = maxAbsDifference(actual, expected);
+          if (expected.type === "int64") assert.equal(difference, 0, `${graph}.${name} ids`);
+          else assert.ok(difference < TOLERANCE, `${graph}.${name} differs by ${difference}`);
+        }
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "node, wasm and webgpu agree on every output of every graph",
+  ...sanitizers,
+  async fn() {
+    const [first, ...others] = DEVICES;
+    const reference = await outputsOn(first);
+    for (const device of others) {
+      const outputs = await outputsOn(device);
+      for (const [graph, named] of Object.entries(reference)) {
+        for (const [name, tensor] of Object.entries(named)) {
+          const difference = maxAbsDifference(outputs[graph][name], tensor);
+          assert.ok(
+            difference <= (tensor.type === "int64" ? 0 : TOLERANCE),
+            `${device} ${graph}.${name} differs from ${first} by ${difference}`,
+          );
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "webgpu backend runs on a real GPU adapter and reports shader-f16 as its fp16 capability",
+  ...sanitizers,
+  async fn() {
+    const adapter = await navigator.gpu.requestAdapter();
+    assert.ok(adapter, "no WebGPU adapter: install mesa-vulkan-drivers (lavapipe)");
+    const backend = await createBackend("webgpu", { adapter });
+    assert.equal(backend.capabilities.fp16, adapter.features.has("shader-f16"));
+  },
+});
+
+for (const device of DEVICES) {
+  Deno.test({
+    name: `${device} backend refuses bytes that are not an ONNX graph with backend_unavailable`,
+    ...sanitizers,
+    async fn() {
+      const backend = await createBackend(device);
+      await assert.rejects(
+        backend.createSession({ model: new TextEncoder().encode("not a graph"), externalData: [] }),
+        (error) => isEditMGTError(error, "backend_unavailable") && error.details?.device === device,
+      );
+    },
+  });
+}
+
+Deno.test({
+  name: "a released session refuses to run",
+  ...sanitizers,
+  async fn() {
+    const backend = await createBackend("node");
+    const session = await backend.createSession({
+      model: await Deno.readFile(new URL("vq_decoder.onnx", MODEL_BASIC)),
+      externalData: [],
+    });
+    await session.release();
+    await assert.rejects(
+      session.run(goldens.vq_decoder.inputs),
+      (error) => isEditMGTError(error, "internal"),
+    );
+  },
+});
