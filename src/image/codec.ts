@@ -52,9 +52,10 @@ export interface DecodedImage extends RgbaImage {
  *
  * @example
  * ```ts
- * import { decodeImage } from "@editmgt/editmgt/image";
- * const image = await decodeImage(await Deno.readFile("in.png"), { maxPixels: 2048 * 2048 });
- * console.log(image.format, image.width, image.height);
+ * import { createImage, decodeImage, encodeImage } from "@editmgt/editmgt/image";
+ * const bytes = await encodeImage(createImage({ width: 3, height: 2 })); // or Deno.readFile(...)
+ * const image = await decodeImage(bytes, { maxPixels: 2048 * 2048 });
+ * console.log(image.format, image.width, image.height); // png 3 2
  * ```
  */
 export async function decodeImage(

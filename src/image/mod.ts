@@ -8,17 +8,22 @@
  * ```ts
  * import {
  *   compositePreserved,
+ *   createImage,
  *   decodeImage,
  *   encodeImage,
  *   imageToTensor,
  *   resizeImage,
+ *   tensorToImage,
  * } from "@editmgt/editmgt/image";
  *
- * const original = await decodeImage(await Deno.readFile("in.jpg"));
- * const pixels = imageToTensor(resizeImage(original, { width: 64, height: 64 }));
- * // ... VQ encode `pixels`, sample, VQ decode to `edited` (64x64) with `keep` on the grid ...
- * // const output = compositePreserved(original, edited, keep);
- * // await Deno.writeFile("out.png", await encodeImage(output));
+ * const input = await encodeImage(createImage({ width: 300, height: 200 }, [90, 140, 200, 255]));
+ * const original = await decodeImage(input); // header checked, EXIF orientation applied
+ * const pixels = imageToTensor(resizeImage(original, { width: 64, height: 64 })); // [1, 3, 64, 64]
+ * // ... VQ-encode `pixels`, sample, VQ-decode; here the "model output" is the input itself:
+ * const edited = tensorToImage(pixels, { width: 64, height: 64 });
+ * const keep = { width: 16, height: 16, data: new Uint8Array(256).fill(1) }; // nothing edited
+ * const output = compositePreserved(original, edited, keep);
+ * console.log(output.data.every((byte, i) => byte === original.data[i])); // true
  * ```
  *
  * @module

@@ -121,3 +121,22 @@ Deno.test("decodeImage reads from a view into a larger buffer", async () => {
   const image = await decodeImage(padded.subarray(10, 10 + png.length));
   assert.deepEqual(image.data, patternImage().data);
 });
+
+Deno.test("the codecs work inside a Deno Worker (where the engine runs the pipeline)", async () => {
+  const worker = new Worker(new URL("./codec_worker.ts", import.meta.url), { type: "module" });
+  try {
+    const reply = new Promise<
+      { width?: number; height?: number; png?: Uint8Array; error?: string }
+    >(
+      (resolve) => worker.onmessage = (event) => resolve(event.data),
+    );
+    worker.postMessage(fixture("orientation-6.jpg"));
+    const { width, height, png, error } = await reply;
+    assert.equal(error, undefined);
+    assert.deepEqual([width, height], [32, 16]);
+    const decoded = await decodeImage(png!);
+    assert.deepEqual([decoded.width, decoded.height], [32, 16]);
+  } finally {
+    worker.terminate();
+  }
+});
