@@ -1,10 +1,12 @@
 """Reference sampler: step-graph maths, schedule, RNG, localization map, MaskGIT loop with the tiny model."""
 
+import io
 import json
 import math
 import os
 
 import numpy as np
+import onnx
 import pytest
 import torch
 import torch.nn.functional as F
@@ -40,7 +42,8 @@ def test_xoshiro_streams_equal_the_typescript_generator():
     for (seed, stream), values in expected.items():
         rng = Xoshiro128.from_seed(seed, stream)
         assert [rng.next_uint32(), rng.next_uint32(), rng.next_uint32(), rng.next_uniform()] == values
-    assert [Xoshiro128([1, 2, 3, 4]).next_uint32() for _ in range(1)] == [11520]
+    explicit = Xoshiro128([1, 2, 3, 4])
+    assert [explicit.next_uint32(), explicit.next_uint32()] == [11520, 0]
 
 
 def test_inverse_cdf_draw_follows_the_contract():
@@ -174,7 +177,8 @@ def test_tiny_model_step_returns_the_graph_outputs(tiny_step, ref_tokens):
     assert output.sampled.shape == (256,) and output.sampled.max() < 64 and output.sampled.min() >= 0
     assert np.all(output.sampled_logprob <= 0) and np.all(output.ref_logprob <= 0)
     assert output.text_attention.shape == (8, 64)
-    assert np.allclose(output.text_attention.sum(axis=1), np.ones(8), atol=0.5)
+    row_sums = output.text_attention.sum(axis=1)
+    assert np.all(output.text_attention >= 0) and np.all(row_sums > 0) and np.all(row_sums < 1)
 
 
 def test_sampling_is_deterministic_per_seed_and_fills_every_token(tiny_step, ref_tokens):
@@ -229,3 +233,17 @@ def test_inpainting_changes_only_the_user_mask_and_never_touches_ref_tokens(tiny
 def test_region_hold_requires_the_attention_layout(tiny_step, ref_tokens):
     with pytest.raises(ValueError):
         sample(tiny_step, ref_tokens, MASK, steps=2, lam=0.3, seed=1)
+
+
+def test_categorical_draw_exports_to_onnx_opset_17():
+    class Draw(torch.nn.Module):
+        def forward(self, logits, guidance, uniform, ref):
+            uncond, cond = logits.chunk(2)
+            return categorical_draw(uncond, cond, guidance, uniform, ref)
+
+    buffer = io.BytesIO()
+    args = (torch.randn(2, 8, 4, 4), torch.tensor(3.0), torch.rand(1, 16), torch.randint(0, 8, (1, 4, 4)))
+    torch.onnx.export(Draw(), args, buffer, opset_version=17)
+    graph = onnx.load_from_string(buffer.getvalue())
+    onnx.checker.check_model(graph)
+    assert {"CumSum", "Softmax", "GatherElements"} <= {node.op_type for node in graph.graph.node}
