@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { sizeMismatch } from "./errors.ts";
 import { resampleMap } from "./resize.ts";
 import type { BinaryMask, RgbaImage, Size } from "./types.ts";
 
@@ -69,6 +70,32 @@ export function pixelMaskToTokenMask(
   const data = new Uint8Array(grid.width * grid.height);
   for (let t = 0; t < data.length; t++) data[t] = coverage.data[t] > minCoverage ? 1 : 0;
   return { width: grid.width, height: grid.height, data };
+}
+
+/**
+ * A user's mask image for an image of `imageSize` (both as displayed, after EXIF orientation)
+ * to the token mask on `grid`: {@linkcode maskFromImage}, then
+ * {@linkcode pixelMaskToTokenMask}. A mask of another size than the image is an
+ * `invalid_input` error (reason `size_mismatch`), since it would not line up.
+ *
+ * @example
+ * ```ts
+ * import { createImage, userMaskToTokenMask } from "@editmgt/editmgt/image";
+ * const maskImage = createImage({ width: 30, height: 20 }, [255, 255, 255, 255]);
+ * const tokens = userMaskToTokenMask(maskImage, { width: 30, height: 20 }, { width: 4, height: 4 });
+ * console.log(tokens.data.every((cell) => cell === 1)); // true
+ * ```
+ */
+export function userMaskToTokenMask(
+  maskImage: RgbaImage,
+  imageSize: Size,
+  grid: Size,
+  options: TokenMaskOptions = {},
+): BinaryMask {
+  if (maskImage.width !== imageSize.width || maskImage.height !== imageSize.height) {
+    throw sizeMismatch("the mask image", imageSize, maskImage);
+  }
+  return pixelMaskToTokenMask(maskFromImage(maskImage), grid, options);
 }
 
 /**

@@ -42,16 +42,17 @@ export function resizeImage(
   options: ResizeOptions = {},
 ): RgbaImage {
   const upscale = options.upscale ?? "bicubic";
-  const channels = premultiply(image);
-  const resampled = resample(
-    channels,
+  const data = new Uint8ClampedArray(size.width * size.height * 4);
+  resample(
     image,
-    4,
     size,
+    4,
     filterFor(image.width, size.width, upscale),
     filterFor(image.height, size.height, upscale),
+    (y, row) => premultiplyRow(image.data, y * image.width * 4, row),
+    (y, row) => unpremultiplyRow(row, data, y * size.width * 4),
   );
-  return { width: size.width, height: size.height, data: unpremultiply(resampled) };
+  return { width: size.width, height: size.height, data };
 }
 
 /**
@@ -92,12 +93,22 @@ export function resampleMap(
   filterX: ResampleFilter,
   filterY: ResampleFilter,
 ): FloatMap {
-  const data = resample(map.data, map, 1, size, filterX, filterY);
+  const data = new Float32Array(size.width * size.height);
+  resample(
+    map,
+    size,
+    1,
+    filterX,
+    filterY,
+    (y, row) => row.set(map.data.subarray(y * map.width, (y + 1) * map.width)),
+    (y, row) => data.set(row, y * size.width),
+  );
   return { width: size.width, height: size.height, data };
 }
 
+/** Area when an axis shrinks or keeps its length (then it is an exact copy), else `upscale`. */
 function filterFor(from: number, to: number, upscale: ResampleFilter): ResampleFilter {
-  return to < from ? "area" : upscale;
+  return to <= from ? "area" : upscale;
 }
 
 /** For each output index along an axis: the first source index and the tap weights. */
@@ -184,100 +195,83 @@ function cubic(distance: number): number {
   return 0;
 }
 
-/** Separable resampling of `channels` interleaved float channels. */
+/**
+ * Separable resampling of `channels` interleaved float channels, streamed by rows so that only
+ * one source row, one output row and the row-resampled intermediate (source height x output
+ * width) are held in floats: `readRow(y, row)` fills source row y, `writeRow(y, row)` receives
+ * output row y.
+ */
 function resample(
-  source: Float32Array,
   from: Size,
-  channels: number,
   to: Size,
+  channels: number,
   filterX: ResampleFilter,
   filterY: ResampleFilter,
-): Float32Array {
-  const rows = from.width === to.width
-    ? source
-    : resampleRows(source, from, channels, to.width, axisWeights(from.width, to.width, filterX));
-  return from.height === to.height ? Float32Array.from(rows) : resampleColumns(
-    rows,
-    { width: to.width, height: from.height },
-    channels,
-    to.height,
-    axisWeights(from.height, to.height, filterY),
-  );
-}
-
-function resampleRows(
-  source: Float32Array,
-  from: Size,
-  channels: number,
-  toWidth: number,
-  axis: AxisWeights,
-): Float32Array {
-  const out = new Float32Array(toWidth * from.height * channels);
+  readRow: (y: number, row: Float32Array) => void,
+  writeRow: (y: number, row: Float32Array) => void,
+): void {
+  const columns = axisWeights(from.width, to.width, filterX);
+  const rows = axisWeights(from.height, to.height, filterY);
+  const stride = to.width * channels;
+  const sourceRow = new Float32Array(from.width * channels);
+  const narrowed = new Float32Array(from.height * stride);
   for (let y = 0; y < from.height; y++) {
-    const rowIn = y * from.width * channels;
-    const rowOut = y * toWidth * channels;
-    for (let x = 0; x < toWidth; x++) {
-      const first = axis.offsets[x];
-      const taps = axis.offsets[x + 1] - first;
-      const start = rowIn + axis.starts[x] * channels;
-      for (let c = 0; c < channels; c++) {
-        let sum = 0;
-        for (let k = 0; k < taps; k++) {
-          sum += axis.weights[first + k] * source[start + k * channels + c];
-        }
-        out[rowOut + x * channels + c] = sum;
-      }
-    }
+    readRow(y, sourceRow);
+    resampleRow(sourceRow, narrowed.subarray(y * stride, (y + 1) * stride), channels, columns);
   }
-  return out;
+  const outputRow = new Float32Array(stride);
+  for (let y = 0; y < to.height; y++) {
+    outputRow.fill(0);
+    for (let k = rows.offsets[y]; k < rows.offsets[y + 1]; k++) {
+      const weight = rows.weights[k];
+      const rowIn = (rows.starts[y] + k - rows.offsets[y]) * stride;
+      for (let i = 0; i < stride; i++) outputRow[i] += weight * narrowed[rowIn + i];
+    }
+    writeRow(y, outputRow);
+  }
 }
 
-function resampleColumns(
+/** One row through the column weights. */
+function resampleRow(
   source: Float32Array,
-  from: Size,
+  out: Float32Array,
   channels: number,
-  toHeight: number,
   axis: AxisWeights,
-): Float32Array {
-  const stride = from.width * channels;
-  const out = new Float32Array(stride * toHeight);
-  for (let y = 0; y < toHeight; y++) {
-    const first = axis.offsets[y];
-    const taps = axis.offsets[y + 1] - first;
-    const rowOut = y * stride;
-    for (let k = 0; k < taps; k++) {
-      const weight = axis.weights[first + k];
-      const rowIn = (axis.starts[y] + k) * stride;
-      for (let i = 0; i < stride; i++) out[rowOut + i] += weight * source[rowIn + i];
+): void {
+  const width = out.length / channels;
+  for (let x = 0; x < width; x++) {
+    const first = axis.offsets[x];
+    const taps = axis.offsets[x + 1] - first;
+    const start = axis.starts[x] * channels;
+    for (let c = 0; c < channels; c++) {
+      let sum = 0;
+      for (let k = 0; k < taps; k++) {
+        sum += axis.weights[first + k] * source[start + k * channels + c];
+      }
+      out[x * channels + c] = sum;
     }
   }
-  return out;
 }
 
-/** RGBA bytes to floats with colour multiplied by alpha / 255 (alpha stays in 0..255). */
-function premultiply(image: RgbaImage): Float32Array {
-  const out = new Float32Array(image.data.length);
-  const data = image.data;
-  for (let i = 0; i < data.length; i += 4) {
-    const alpha = data[i + 3];
-    out[i] = data[i] * alpha / 255;
-    out[i + 1] = data[i + 1] * alpha / 255;
-    out[i + 2] = data[i + 2] * alpha / 255;
-    out[i + 3] = alpha;
+/** One row of RGBA bytes to floats with colour multiplied by alpha / 255 (alpha in 0..255). */
+function premultiplyRow(data: Uint8ClampedArray, start: number, row: Float32Array): void {
+  for (let i = 0; i < row.length; i += 4) {
+    const alpha = data[start + i + 3];
+    row[i] = data[start + i] * alpha / 255;
+    row[i + 1] = data[start + i + 1] * alpha / 255;
+    row[i + 2] = data[start + i + 2] * alpha / 255;
+    row[i + 3] = alpha;
   }
-  return out;
 }
 
-/** Inverse of {@linkcode premultiply}, rounded and clamped to bytes. */
-function unpremultiply(channels: Float32Array): Uint8ClampedArray {
-  const out = new Uint8ClampedArray(channels.length);
-  for (let i = 0; i < channels.length; i += 4) {
-    const alpha = channels[i + 3];
+/** Inverse of {@linkcode premultiplyRow}, rounded and clamped to bytes. */
+function unpremultiplyRow(row: Float32Array, data: Uint8ClampedArray, start: number): void {
+  for (let i = 0; i < row.length; i += 4) {
+    const alpha = row[i + 3];
     if (alpha <= 0) continue;
-    out[i] = Math.round(channels[i] * 255 / alpha);
-    out[i + 1] = Math.round(channels[i + 1] * 255 / alpha);
-    out[i + 2] = Math.round(channels[i + 2] * 255 / alpha);
-    out[i + 3] = Math.round(alpha);
+    data[start + i] = Math.round(row[i] * 255 / alpha);
+    data[start + i + 1] = Math.round(row[i + 1] * 255 / alpha);
+    data[start + i + 2] = Math.round(row[i + 2] * 255 / alpha);
+    data[start + i + 3] = Math.round(alpha);
   }
-  return out;
 }

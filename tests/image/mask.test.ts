@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { maskFromImage, pixelMaskToTokenMask, tokenMaskToPixelMask } from "../../src/image/mod.ts";
-import { randomMask, seededRandom } from "./helpers.ts";
+import {
+  createImage,
+  maskFromImage,
+  pixelMaskToTokenMask,
+  tokenMaskToPixelMask,
+  userMaskToTokenMask,
+} from "../../src/image/mod.ts";
+import { assertTypedError, randomMask, seededRandom } from "./helpers.ts";
 
 Deno.test("maskFromImage marks bright opaque pixels only", () => {
   const data = new Uint8ClampedArray([
@@ -59,4 +65,19 @@ Deno.test("token mask to pixels and back gives the same token mask", () => {
     const back = pixelMaskToTokenMask(pixels, tokens, { minCoverage: 0.5 });
     assert.deepEqual(back.data, tokens.data, `${size.width}x${size.height}`);
   }
+});
+
+Deno.test("userMaskToTokenMask reads a mask image of the image's size onto the grid", () => {
+  const maskImage = createImage({ width: 30, height: 20 }, [0, 0, 0, 255]);
+  maskImage.data.set([255, 255, 255, 255], (19 * 30 + 29) * 4); // bottom-right pixel
+  const tokens = userMaskToTokenMask(maskImage, { width: 30, height: 20 }, { width: 3, height: 2 });
+  assert.deepEqual([...tokens.data], [0, 0, 0, 0, 0, 1]);
+});
+
+Deno.test("a mask image of another size than the image is a typed size_mismatch error", () => {
+  const maskImage = createImage({ width: 20, height: 30 });
+  assert.throws(
+    () => userMaskToTokenMask(maskImage, { width: 30, height: 20 }, { width: 4, height: 4 }),
+    (error) => assertTypedError(error, "invalid_input", "size_mismatch"),
+  );
 });
