@@ -50,7 +50,7 @@ export interface ModelComponents extends AsyncDisposable {
   vqDecode(tokens: Int32Array): Promise<Float32Array>;
   /** The transformer step for one edit's text, as the sampler calls it. */
   stepModel(text: GuidanceText): StepModel;
-  /** Releases every session. */
+  /** Releases every session; later calls do nothing. */
   release(): Promise<void>;
 }
 
@@ -127,7 +127,10 @@ function assemble(
   const pixelCount = 3 * resolution.height * resolution.width;
   const tokenDims = [1, vq.grid.height, vq.grid.width];
 
+  let released = false;
   const release = async () => {
+    if (released) return;
+    released = true;
     await Promise.all([...sessions.values()].map((session) => session.release()));
   };
 

@@ -3,7 +3,13 @@
  * its generate.py), its numpy goldens as graph tensors, and temporary copies to corrupt.
  */
 
-import type { ModelTensor, NamedTensors } from "../../src/model/backend.ts";
+import type {
+  Backend,
+  BackendCapabilities,
+  ModelTensor,
+  NamedTensors,
+} from "../../src/model/backend.ts";
+import type { ManifestComponent } from "../../src/schema/manifest.ts";
 
 /** The model-basic package folder. */
 export const MODEL_BASIC = new URL("../fixtures/model-basic/", import.meta.url);
@@ -68,4 +74,47 @@ export function maxAbsDifference(actual: ModelTensor, expected: ModelTensor): nu
     max = Math.max(max, Math.abs(Number(actual.data[i]) - Number(expected.data[i])));
   }
   return max;
+}
+
+/** Rewrites `manifest.json` in `folder` with `edit`. */
+export async function editManifest(
+  folder: string,
+  edit: (manifest: Record<string, unknown> & { components: ManifestComponent[] }) => void,
+): Promise<void> {
+  const path = `${folder}/manifest.json`;
+  const manifest = JSON.parse(await Deno.readTextFile(path));
+  edit(manifest);
+  await Deno.writeTextFile(path, JSON.stringify(manifest, null, 2));
+}
+
+/** A backend that counts the sessions made and released through it. */
+export interface SpyBackend extends Backend {
+  /** Sessions created so far. */
+  created: number;
+  /** Sessions released so far. */
+  released: number;
+}
+
+/** Wraps `inner`, counting sessions; `capabilities` overrides the inner backend's. */
+export function spyBackend(inner: Backend, capabilities?: BackendCapabilities): SpyBackend {
+  const spy: SpyBackend = {
+    device: inner.device,
+    capabilities: capabilities ?? inner.capabilities,
+    created: 0,
+    released: 0,
+    async createSession(graph) {
+      const session = await inner.createSession(graph);
+      spy.created++;
+      return {
+        inputNames: session.inputNames,
+        outputNames: session.outputNames,
+        run: (feeds) => session.run(feeds),
+        async release() {
+          spy.released++;
+          await session.release();
+        },
+      };
+    },
+  };
+  return spy;
 }
