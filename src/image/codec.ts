@@ -13,7 +13,7 @@ import decodeJpegWasm, { init as initJpegDecoder } from "@jsquash/jpeg/decode.js
 import { encode as encodeJpeg } from "@jsquash/jpeg";
 import { decode as decodeWebpWasm } from "@jsquash/webp";
 import { encode as encodeWebp } from "@jsquash/webp";
-import { corruptImage, sizeMismatch } from "./errors.ts";
+import { corruptImage, lengthMismatch } from "./errors.ts";
 import { applyOrientation } from "./exif.ts";
 import { assertPixelLimit, DEFAULT_MAX_PIXELS, readImageHeader } from "./header.ts";
 import type { ImageFormat, RgbaImage } from "./types.ts";
@@ -95,10 +95,11 @@ export async function encodeImage(
 ): Promise<Uint8Array> {
   const expectedLength = image.width * image.height * 4;
   if (image.data.length !== expectedLength) {
-    throw sizeMismatch("pixel buffer length / 4", image, {
-      width: image.data.length / 4 / image.height,
-      height: image.height,
-    });
+    throw lengthMismatch(
+      `the ${image.width}x${image.height} RGBA buffer`,
+      expectedLength,
+      image.data.length,
+    );
   }
   const imageData = asImageData(image);
   const quality = options.quality ?? 90;
@@ -152,9 +153,14 @@ function startJpegDecoder(): void {
   });
 }
 
-/** The codecs take an `ImageData`; ours is the same shape (the codecs copy the pixels). */
+/**
+ * The codecs take an `ImageData`. The PNG encoder reads the whole underlying buffer, so a view
+ * into a larger (or shared) buffer is copied first.
+ */
 function asImageData(image: RgbaImage): ImageData {
-  const data = image.data as Uint8ClampedArray<ArrayBuffer>;
+  const data = spansOwnBuffer(image.data)
+    ? image.data as Uint8ClampedArray<ArrayBuffer>
+    : new Uint8ClampedArray(image.data);
   return {
     width: image.width,
     height: image.height,
@@ -166,8 +172,13 @@ function asImageData(image: RgbaImage): ImageData {
 
 /** An `ArrayBuffer` holding exactly these bytes (the view's own buffer when it spans it). */
 function exactBuffer(bytes: Uint8Array): ArrayBuffer {
-  const spansBuffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  return spansBuffer && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : bytes.slice().buffer;
+  return spansOwnBuffer(bytes) ? bytes.buffer as ArrayBuffer : bytes.slice().buffer;
+}
+
+/** Whether the view covers all of a (non-shared) `ArrayBuffer`. */
+function spansOwnBuffer(view: ArrayBufferView): boolean {
+  return view.buffer instanceof ArrayBuffer && view.byteOffset === 0 &&
+    view.byteLength === view.buffer.byteLength;
 }
 
 function describe(error: unknown): string {

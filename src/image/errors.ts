@@ -42,3 +42,12 @@ export function sizeMismatch(what: string, expected: Size, actual: Size): EditMG
     { details: { reason: "size_mismatch", expected, actual } },
   );
 }
+
+/** A typed array does not have the length its declared size requires. */
+export function lengthMismatch(what: string, expected: number, actual: number): EditMGTError {
+  return new EditMGTError(
+    "invalid_input",
+    `${what} has ${actual} values, expected ${expected}`,
+    { details: { reason: "size_mismatch", expected, actual } },
+  );
+}

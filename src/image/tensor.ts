@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { sizeMismatch } from "./errors.ts";
+import { lengthMismatch } from "./errors.ts";
 import type { RgbaImage, Size } from "./types.ts";
 
 /** Options for {@linkcode imageToTensor}. */
@@ -55,10 +55,11 @@ export function imageToTensor(image: RgbaImage, options: ImageToTensorOptions = 
 export function tensorToImage(tensor: Float32Array, size: Size): RgbaImage {
   const plane = size.width * size.height;
   if (tensor.length !== plane * 3) {
-    throw sizeMismatch("tensor (length / 3 as pixels)", size, {
-      width: tensor.length / 3 / size.height,
-      height: size.height,
-    });
+    throw lengthMismatch(
+      `a [1, 3, ${size.height}, ${size.width}] tensor`,
+      plane * 3,
+      tensor.length,
+    );
   }
   const data = new Uint8ClampedArray(plane * 4);
   for (let p = 0; p < plane; p++) {

@@ -140,3 +140,15 @@ Deno.test("the codecs work inside a Deno Worker (where the engine runs the pipel
     worker.terminate();
   }
 });
+
+Deno.test("encodeImage encodes only the view's pixels when they sit inside a larger buffer", async () => {
+  const image = randomImage({ width: 9, height: 4 }, seededRandom(16));
+  const backing = new Uint8ClampedArray(image.data.length + 64).fill(77);
+  backing.set(image.data, 32);
+  const view = { ...image, data: backing.subarray(32, 32 + image.data.length) };
+  for (const format of ["png", "jpeg", "webp"] as const) {
+    const decoded = await decodeImage(await encodeImage(view, { format, quality: 100 }));
+    assert.deepEqual([decoded.width, decoded.height], [9, 4], format);
+    if (format === "png") assert.deepEqual(decoded.data, image.data);
+  }
+});
