@@ -307,7 +307,8 @@ class Transformer2DModel(nn.Module):
         tokens: int64 [B,H,W] VQ ids (``mask_token_id`` where unknown); ref_tokens: int64 [B,H,W] or None
         (plain text-to-image, no reference stream); context: [B,T,joint_attention_dim] text states (before
         the connector); pooled: [B,pooled_projection_dim]; micro_conds: [B,5] or [5]; timestep: [B] or [1]
-        (multiplied by 1000 inside); log_gamma: log of the reference strength (0 = no bias, python float
+        (multiplied by 1000 in float32 whatever the model dtype, so half-precision exports keep t*1000
+        exact); log_gamma: log of the reference strength (0 = no bias, python float
         or 0-d tensor); capture_blocks: global block indices whose text->image attention is returned as
         [B, len(capture_blocks), heads, T, h*w] (upstream's capture: softmax over text+target keys after
         qk-norm and RoPE, without reference keys or gamma bias); ref_timestep: timestep of the reference.
@@ -321,7 +322,7 @@ class Transformer2DModel(nn.Module):
         factor = 2 if self.config.downsample else 1
         grid_height, grid_width = tokens.shape[1] // factor, tokens.shape[2] // factor
         hidden = self._image_tokens(tokens)
-        timestep = timestep.reshape(-1).to(hidden.dtype).expand(batch) * TIMESTEP_SCALE
+        timestep = timestep.reshape(-1).float().expand(batch) * TIMESTEP_SCALE
         temb = self.time_text_embed(timestep, pooled_cond)
         reference, reference_temb, bias = None, None, None
         if ref_tokens is not None:
