@@ -20,3 +20,11 @@ export function reflectIndex(index: number, size: number): number {
   const wrapped = ((index % period) + period) % period;
   return wrapped < size ? wrapped : period - 1 - wrapped;
 }
+
+/**
+ * `reflectIndex(i - radius, size)` for every `i` in `[0, size + 2 * radius)`: the source index of
+ * each position of a line padded by `radius` on both sides.
+ */
+export function reflectTable(size: number, radius: number): Int32Array {
+  return Int32Array.from({ length: size + 2 * radius }, (_, i) => reflectIndex(i - radius, size));
+}

@@ -1,5 +1,5 @@
 import { EditMGTError } from "../errors/mod.ts";
-import { type Grid, gridSize, reflectIndex } from "./grid.ts";
+import { type Grid, gridSize, reflectTable } from "./grid.ts";
 
 /** Standard deviation of upstream's Gaussian blur, in grid cells. */
 const GAUSSIAN_SIGMA = 1.5;
@@ -75,24 +75,25 @@ export function gaussianFilter(
   for (let k = 0; k < kernel.length; k++) kernel[k] /= total;
 
   const { height, width } = grid;
+  const rows = reflectTable(height, radius);
+  const columns = reflectTable(width, radius);
   const alongColumns = new Float32Array(height * width);
   for (let row = 0; row < height; row++) {
     for (let col = 0; col < width; col++) {
       let sum = 0;
-      for (let k = -radius; k <= radius; k++) {
-        sum += kernel[k + radius] * map[reflectIndex(row + k, height) * width + col];
-      }
+      for (let k = 0; k < kernel.length; k++) sum += kernel[k] * map[rows[row + k] * width + col];
       alongColumns[row * width + col] = sum;
     }
   }
   const blurred = new Float32Array(height * width);
   for (let row = 0; row < height; row++) {
+    const base = row * width;
     for (let col = 0; col < width; col++) {
       let sum = 0;
-      for (let k = -radius; k <= radius; k++) {
-        sum += kernel[k + radius] * alongColumns[row * width + reflectIndex(col + k, width)];
+      for (let k = 0; k < kernel.length; k++) {
+        sum += kernel[k] * alongColumns[base + columns[col + k]];
       }
-      blurred[row * width + col] = sum;
+      blurred[base + col] = sum;
     }
   }
   return blurred;
@@ -105,6 +106,8 @@ export function gaussianFilter(
 export function varianceFilter(map: ArrayLike<number>, grid: Grid, window: number): Float32Array {
   const { height, width } = grid;
   const half = (window - 1) / 2;
+  const rows = reflectTable(height, half);
+  const columns = reflectTable(width, half);
   const count = window * window;
   const values = new Float64Array(count);
   const variance = new Float32Array(height * width);
@@ -112,10 +115,10 @@ export function varianceFilter(map: ArrayLike<number>, grid: Grid, window: numbe
     for (let col = 0; col < width; col++) {
       let k = 0;
       let sum = 0;
-      for (let dy = -half; dy <= half; dy++) {
-        const base = reflectIndex(row + dy, height) * width;
-        for (let dx = -half; dx <= half; dx++) {
-          const value = map[base + reflectIndex(col + dx, width)];
+      for (let dy = 0; dy < window; dy++) {
+        const base = rows[row + dy] * width;
+        for (let dx = 0; dx < window; dx++) {
+          const value = map[base + columns[col + dx]];
           values[k++] = value;
           sum += value;
         }

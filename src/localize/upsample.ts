@@ -28,17 +28,24 @@ export function upsampleBicubic(map: ArrayLike<number>, from: Grid, to: Grid): F
   }
   const columns = cubicTaps(from.width, to.width);
   const rows = cubicTaps(from.height, to.height);
+  // Separable: every source row along x first, then the rows' results along y (the same sums
+  // as PyTorch's per-pixel 4x4 evaluation).
+  const alongRows = new Float64Array(from.height * to.width);
+  for (let y = 0; y < from.height; y++) {
+    for (let x = 0; x < to.width; x++) {
+      let value = 0;
+      for (let j = 0; j < 4; j++) {
+        value += columns.weight[4 * x + j] * map[y * from.width + columns.index[4 * x + j]];
+      }
+      alongRows[y * to.width + x] = value;
+    }
+  }
   const out = new Float32Array(gridSize(to));
   for (let y = 0; y < to.height; y++) {
     for (let x = 0; x < to.width; x++) {
       let value = 0;
       for (let i = 0; i < 4; i++) {
-        const rowBase = rows.index[4 * y + i] * from.width;
-        let alongRow = 0;
-        for (let j = 0; j < 4; j++) {
-          alongRow += columns.weight[4 * x + j] * map[rowBase + columns.index[4 * x + j]];
-        }
-        value += rows.weight[4 * y + i] * alongRow;
+        value += rows.weight[4 * y + i] * alongRows[rows.index[4 * y + i] * to.width + x];
       }
       out[y * to.width + x] = value;
     }

@@ -77,7 +77,7 @@ export async function sample(model: StepModel, options: SampleOptions): Promise<
   const buffers: MaskGitBuffers = {
     prediction: new Int32Array(n),
     confidence: new Float64Array(n),
-    sorted: new Float64Array(n),
+    scratch: new Float64Array(n),
   };
   let localization: SampleLocalization | null = null;
 
@@ -179,13 +179,16 @@ function checkOutput(output: StepOutput, plan: SamplePlan): void {
       );
     }
   }
-  const { sampled } = output;
+  const { sampled, sampledLogprob, refLogprob } = output;
   for (let j = 0; j < n; j++) {
     if (!(sampled[j] >= 0 && sampled[j] < plan.codebookSize)) {
       throw new EditMGTError(
         "model_output",
         `model step sampled token ${sampled[j]} at ${j}, outside [0, ${plan.codebookSize})`,
       );
+    }
+    if (Number.isNaN(sampledLogprob[j]) || Number.isNaN(refLogprob[j])) {
+      throw new EditMGTError("model_output", `model step returned a NaN log-prob at ${j}`);
     }
   }
 }

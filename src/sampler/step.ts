@@ -1,4 +1,5 @@
 import type { StepOutput } from "./model.ts";
+import { selectKth } from "./select.ts";
 
 /** Everything {@linkcode maskGitStep} needs besides the tokens and the model's output. */
 export interface MaskGitStepParams {
@@ -24,8 +25,8 @@ export interface MaskGitBuffers {
   prediction: Int32Array;
   /** Re-mask confidence per token. */
   confidence: Float64Array;
-  /** Sorted copy of `confidence`. */
-  sorted: Float64Array;
+  /** Scratch copy of `confidence`, reordered to find the cut. */
+  scratch: Float64Array;
 }
 
 /** What one step did. */
@@ -52,7 +53,8 @@ export function gumbel(uniform: number): number {
  *    `+Infinity` for known tokens (so they are never re-masked); `cut = sort(confidence)[maskLength]`;
  *    tokens with `confidence < cut` become the mask again, the rest take the prediction.
  *
- * Confidences are computed in float64 from the float32 inputs.
+ * Confidences are computed in float64 from the float32 inputs; the cut is found by selection,
+ * which gives the same value as sorting.
  */
 export function maskGitStep(
   tokens: Int32Array,
@@ -62,7 +64,7 @@ export function maskGitStep(
   buffers: MaskGitBuffers,
 ): MaskGitStepReport {
   const { maskTokenId, holdMap, lambda } = params;
-  const { prediction, confidence, sorted } = buffers;
+  const { prediction, confidence, scratch } = buffers;
   const holding = holdMap !== null && lambda > 0;
   const holdAll = lambda >= 1;
   const n = tokens.length;
@@ -89,9 +91,8 @@ export function maskGitStep(
   for (let j = 0; j < n; j++) {
     if (tokens[j] === maskTokenId) confidence[j] += temperature * gumbel(gumbelUniform[j]);
   }
-  sorted.set(confidence);
-  sorted.sort();
-  const cut = params.maskLength < n ? sorted[params.maskLength] : Infinity;
+  scratch.set(confidence);
+  const cut = params.maskLength < n ? selectKth(scratch, params.maskLength) : Infinity;
   let masked = 0;
   for (let j = 0; j < n; j++) {
     if (confidence[j] < cut) {

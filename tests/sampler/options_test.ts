@@ -113,6 +113,7 @@ const brokenOutputs: [string, (output: StepOutput) => StepOutput][] = [
   ["wrong attention size", (o) => ({ ...o, textAttention: new Float32Array(5) })],
   ["mask id sampled", (o) => ({ ...o, sampled: o.sampled.map(() => 8) })],
   ["negative token sampled", (o) => ({ ...o, sampled: o.sampled.map(() => -1) })],
+  ["NaN log-prob", (o) => ({ ...o, refLogprob: o.refLogprob.map(() => NaN) })],
 ];
 
 for (const [name, breakIt] of brokenOutputs) {

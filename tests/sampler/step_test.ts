@@ -25,7 +25,11 @@ function run(tokens: number[], logprobs: number[], params: Partial<MaskGitStepPa
       lambda: 0,
       ...params,
     },
-    { prediction: new Int32Array(n), confidence: new Float64Array(n), sorted: new Float64Array(n) },
+    {
+      prediction: new Int32Array(n),
+      confidence: new Float64Array(n),
+      scratch: new Float64Array(n),
+    },
   );
   return { tokens: [...state], ...report };
 }
