@@ -1,5 +1,8 @@
 """VQ model: real aMUSEd size, diffusers key names, encode/decode contract, straight-through training."""
 
+import io
+
+import onnx
 import torch
 
 from editmgt.configs import vq_config
@@ -68,3 +71,28 @@ def test_straight_through_training_step_reaches_encoder_and_codebook():
     assert model.encoder.conv_in.weight.grad.abs().sum() > 0
     assert model.quantize.embedding.weight.grad.abs().sum() > 0
     assert model.decoder.conv_out.weight.grad.abs().sum() > 0
+
+
+def test_encoder_and_decoder_export_to_onnx_opset_17():
+    model = small_vq().eval()
+
+    class Encode(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.vq = model
+
+        def forward(self, pixels):
+            return self.vq.encode(pixels)[1]
+
+    class Decode(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.vq = model
+
+        def forward(self, ids):
+            return self.vq.decode(ids).clamp(0, 1)
+
+    for graph, example in [(Encode(), torch.rand(1, 3, 16, 16)), (Decode(), torch.randint(0, 33, (1, 8, 8)))]:
+        buffer = io.BytesIO()
+        torch.onnx.export(graph, (example,), buffer, opset_version=17)
+        onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()))
