@@ -13,7 +13,7 @@ import decodeJpegWasm, { init as initJpegDecoder } from "@jsquash/jpeg/decode.js
 import { encode as encodeJpeg } from "@jsquash/jpeg";
 import { decode as decodeWebpWasm } from "@jsquash/webp";
 import { encode as encodeWebp } from "@jsquash/webp";
-import { corruptImage, lengthMismatch } from "./errors.ts";
+import { checkedOption, corruptImage, lengthMismatch } from "./errors.ts";
 import { applyOrientation } from "./exif.ts";
 import { assertPixelLimit, DEFAULT_MAX_PIXELS, readImageHeader } from "./header.ts";
 import type { ImageFormat, RgbaImage } from "./types.ts";
@@ -63,7 +63,10 @@ export async function decodeImage(
   options: DecodeOptions = {},
 ): Promise<DecodedImage> {
   const header = readImageHeader(bytes);
-  assertPixelLimit(header, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  assertPixelLimit(
+    header,
+    checkedOption("maxPixels", options.maxPixels ?? DEFAULT_MAX_PIXELS, 1, 2 ** 32),
+  );
   const decoded = await decodeWith(header.format, bytes);
   if (decoded.width !== header.width || decoded.height !== header.height) {
     throw corruptImage(
@@ -102,7 +105,7 @@ export async function encodeImage(
     );
   }
   const imageData = asImageData(image);
-  const quality = options.quality ?? 90;
+  const quality = checkedOption("quality", options.quality ?? 90, 0, 100);
   switch (options.format ?? "png") {
     case "png":
       return new Uint8Array(await encodePng(imageData));

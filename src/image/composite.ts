@@ -11,6 +11,7 @@
  * @module
  */
 import { distanceToMask } from "./distance.ts";
+import { assertCells, checkedOption } from "./errors.ts";
 import { tokenMaskToPixelMask } from "./mask.ts";
 import { resizeImage } from "./resize.ts";
 import type { BinaryMask, RgbaImage } from "./types.ts";
@@ -42,7 +43,8 @@ export function compositePreserved(
   keep: BinaryMask,
   options: CompositeOptions = {},
 ): RgbaImage {
-  const feather = options.featherPixels ?? 4;
+  const feather = checkedOption("featherPixels", options.featherPixels ?? 4, 0, 1024);
+  assertCells("the keep mask", keep);
   const size = { width: original.width, height: original.height };
   const editedFull = edited.width === size.width && edited.height === size.height
     ? edited

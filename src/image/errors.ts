@@ -51,3 +51,19 @@ export function lengthMismatch(what: string, expected: number, actual: number): 
     { details: { reason: "size_mismatch", expected, actual } },
   );
 }
+
+/** Returns `value` when it is a finite number in [min, max], else throws `invalid_option`. */
+export function checkedOption(name: string, value: number, min: number, max: number): number {
+  if (!(Number.isFinite(value) && value >= min && value <= max)) {
+    throw new EditMGTError("invalid_option", `${name} must be in [${min}, ${max}], got ${value}`, {
+      details: { option: name },
+    });
+  }
+  return value;
+}
+
+/** Throws when a mask or map's data does not have `width * height` cells. */
+export function assertCells(what: string, grid: Size & { data: ArrayLike<number> }): void {
+  const expected = grid.width * grid.height;
+  if (grid.data.length !== expected) throw lengthMismatch(what, expected, grid.data.length);
+}

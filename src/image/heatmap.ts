@@ -6,6 +6,7 @@
  * @module
  */
 import { viridis } from "./colormap.ts";
+import { assertCells, checkedOption } from "./errors.ts";
 import { resizeMap } from "./resize.ts";
 import type { FloatMap, RgbaImage } from "./types.ts";
 
@@ -33,7 +34,8 @@ export function renderHeatmap(
   map: FloatMap,
   options: HeatmapOptions = {},
 ): RgbaImage {
-  const opacity = Math.min(1, Math.max(0, options.opacity ?? 0.6));
+  const opacity = checkedOption("opacity", options.opacity ?? 0.6, 0, 1);
+  assertCells("the localization map", map);
   const values = resizeMap(map, image).data;
   const data = new Uint8ClampedArray(image.data.length);
   for (let p = 0; p < values.length; p++) {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { sizeMismatch } from "./errors.ts";
+import { assertCells, checkedOption, sizeMismatch } from "./errors.ts";
 import { resampleMap } from "./resize.ts";
 import type { BinaryMask, RgbaImage, Size } from "./types.ts";
 
@@ -60,7 +60,8 @@ export function pixelMaskToTokenMask(
   grid: Size,
   options: TokenMaskOptions = {},
 ): BinaryMask {
-  const minCoverage = options.minCoverage ?? 0;
+  const minCoverage = checkedOption("minCoverage", options.minCoverage ?? 0, 0, 1);
+  assertCells("the pixel mask", mask);
   const coverage = resampleMap(
     { width: mask.width, height: mask.height, data: Float32Array.from(mask.data) },
     grid,
@@ -109,6 +110,7 @@ export function userMaskToTokenMask(
  * ```
  */
 export function tokenMaskToPixelMask(mask: BinaryMask, size: Size): BinaryMask {
+  assertCells("the token mask", mask);
   const columns = cellIndices(size.width, mask.width);
   const rows = cellIndices(size.height, mask.height);
   const data = new Uint8Array(size.width * size.height);

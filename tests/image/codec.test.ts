@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { decodeImage, encodeImage, type RgbaImage } from "../../src/image/mod.ts";
+import { createImage, decodeImage, encodeImage, type RgbaImage } from "../../src/image/mod.ts";
 import {
+  assertTypedError,
   fixture,
   maxDifference,
   meanDifference,
@@ -151,4 +152,16 @@ Deno.test("encodeImage encodes only the view's pixels when they sit inside a lar
     assert.deepEqual([decoded.width, decoded.height], [9, 4], format);
     if (format === "png") assert.deepEqual(decoded.data, image.data);
   }
+});
+
+Deno.test("quality and maxPixels out of range are invalid_option errors", async () => {
+  const image = createImage({ width: 2, height: 2 });
+  await assert.rejects(
+    encodeImage(image, { format: "jpeg", quality: 101 }),
+    (error) => assertTypedError(error, "invalid_option"),
+  );
+  await assert.rejects(
+    decodeImage(fixture("pattern-7x5.png"), { maxPixels: 0 }),
+    (error) => assertTypedError(error, "invalid_option"),
+  );
 });

@@ -9,7 +9,7 @@ import {
   type Size,
   tokenMaskToPixelMask,
 } from "../../src/image/mod.ts";
-import { randomImage, randomMask, seededRandom } from "./helpers.ts";
+import { assertTypedError, randomImage, randomMask, seededRandom } from "./helpers.ts";
 
 const SIZES: Size[] = [
   { width: 97, height: 61 },
@@ -115,5 +115,21 @@ Deno.test("the kept pixels are still exact after a PNG round trip", async () => 
         original.data.subarray(p * 4, p * 4 + 4),
       );
     }
+  }
+});
+
+Deno.test("bad composite inputs are typed errors", () => {
+  const original = createImage({ width: 8, height: 8 });
+  const keep = { width: 2, height: 2, data: new Uint8Array(3) };
+  assert.throws(
+    () => compositePreserved(original, original, keep),
+    (error) => assertTypedError(error, "invalid_input", "size_mismatch"),
+  );
+  const fine = { width: 2, height: 2, data: new Uint8Array(4) };
+  for (const featherPixels of [-1, NaN, Infinity]) {
+    assert.throws(
+      () => compositePreserved(original, original, fine, { featherPixels }),
+      (error) => assertTypedError(error, "invalid_option"),
+    );
   }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createImage, renderHeatmap, viridis } from "../../src/image/mod.ts";
-import { randomImage, seededRandom } from "./helpers.ts";
+import { assertTypedError, randomImage, seededRandom } from "./helpers.ts";
 
 Deno.test("viridis runs from dark purple through teal to yellow", () => {
   assert.deepEqual(viridis(0), [68, 1, 84]);
@@ -44,4 +44,19 @@ Deno.test("over a transparent image the colour layer keeps its own opacity", () 
   const map = { width: 1, height: 1, data: new Float32Array([0]) };
   const overlay = renderHeatmap(image, map, { opacity: 0.6 });
   assert.deepEqual([...overlay.data.subarray(0, 4)], [68, 1, 84, 153]);
+});
+
+Deno.test("an opacity outside [0, 1] or a map of the wrong length is a typed error", () => {
+  const image = createImage({ width: 4, height: 4 });
+  const map = { width: 2, height: 2, data: new Float32Array(4) };
+  for (const opacity of [-0.1, 1.5, NaN]) {
+    assert.throws(
+      () => renderHeatmap(image, map, { opacity }),
+      (error) => assertTypedError(error, "invalid_option"),
+    );
+  }
+  assert.throws(
+    () => renderHeatmap(image, { ...map, data: new Float32Array(5) }),
+    (error) => assertTypedError(error, "invalid_input", "size_mismatch"),
+  );
 });
