@@ -1,0 +1,234 @@
+"""Train the tiny EditMGT transformer and its text encoder jointly on VQ-token edit pairs.
+
+Recipe (issue 4, DESIGN section 11):
+- the toolchain's Transformer2DModel (reference stream, timestep 0 for the reference, log gamma = 0);
+- mask rate r = cos(pi/2 * u), u ~ U(0,1); cross-entropy on masked target tokens only;
+- a share of samples masks only the edit region (ground-truth token mask, dilated by 0-1 tokens), at rate
+  r inside it, with every other target token given: what region hold produces at inference;
+- 10% of samples get the empty prompt (all [PAD]), so classifier-free guidance is really trained;
+- timestep input = masked fraction of the 16x16 tokens ("mask-ratio" convention), micro_conds [64,64,0,0,6];
+- AdamW, warmup then cosine over a wall-clock budget; checkpoints every few minutes; resumable.
+
+Usage: python3 tools/train/train_transformer.py --tokens runs/tokens --data runs/data --out runs/transformer
+       --until 00:25
+"""
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common import Budget, JsonLog, cosine_lr, dilate, save_checkpoint, set_threads
+from data.domain import vocabulary
+from editmgt.configs import transformer_config
+from editmgt.text_encoder import TextEncoder, TextEncoderConfig
+from editmgt.tokenizer import WordTokenizer
+from editmgt.transformer import Transformer2DModel
+
+MICRO_CONDS = [64.0, 64.0, 0.0, 0.0, 6.0]
+"""micro_conds of the tiny model: [width, height, crop top, crop left, aesthetic score]."""
+
+HOLDOUT = 512
+"""The last HOLDOUT pairs are validation only (the VQ never trained on them either)."""
+
+
+def model_spec(codebook_size: int, text_vocab: int) -> dict:
+    """Configs of the shipped tiny model (written into every checkpoint)."""
+    return {
+        "transformer_config": {"base": "tiny", "vocab_size": codebook_size + 1, "codebook_size": codebook_size},
+        "text_config": {"vocab_size": text_vocab, "length": 16, "width": 64, "layers": 2, "heads": 4, "pooled_dim": 64},
+        "micro_conds": MICRO_CONDS,
+        "timestep": "mask-ratio",
+        "localization_blocks": [3, 4],
+    }
+
+
+def build_models(spec: dict):
+    """(transformer, text encoder) from a model spec."""
+    transformer = Transformer2DModel(transformer_config(spec["transformer_config"]))
+    text_encoder = TextEncoder(TextEncoderConfig(**spec["text_config"]))
+    return transformer, text_encoder
+
+
+def sample_masks(rng: np.random.Generator, edit: torch.Tensor, region_share: float) -> torch.Tensor:
+    """Bool [B,h,w] masks: random positions at rate cos(pi/2 u), or (region_share) inside the edit region."""
+    batch, h, w = edit.shape
+    n = h * w
+    rates = np.cos(np.pi / 2 * rng.random(batch))
+    noise = torch.from_numpy(rng.random((batch, n))).float()
+    masks = torch.zeros(batch, n, dtype=torch.bool)
+    region_rows = rng.random(batch) < region_share
+    grown = dilate(edit, 1)
+    for b in range(batch):
+        if region_rows[b]:
+            region = (grown[b] if rng.random() < 0.5 else edit[b]).flatten()
+            if region.sum() == 0:
+                region = torch.ones(n, dtype=torch.bool)
+            count = max(1, int(round(rates[b] * int(region.sum()))))
+            scores = torch.where(region, noise[b], torch.full_like(noise[b], 2.0))
+        else:
+            count = max(1, int(round(rates[b] * n)))
+            scores = noise[b]
+        masks[b, torch.argsort(scores)[:count]] = True
+    return masks.reshape(batch, h, w)
+
+
+def forward_loss(transformer, text_encoder, batch: dict, masks: torch.Tensor, mask_id: int):
+    """(loss, accuracy) of predicting the masked target tokens."""
+    target, source = batch["target"], batch["source"]
+    tokens = torch.where(masks, torch.full_like(target, mask_id), target)
+    context, pooled = text_encoder(batch["text"])
+    timestep = masks.flatten(1).float().mean(1)
+    micro = torch.tensor(MICRO_CONDS)
+    logits = transformer(tokens, source, context, pooled, micro, timestep)
+    picked = logits.permute(0, 2, 3, 1)[masks]
+    labels = target[masks]
+    loss = F.cross_entropy(picked, labels)
+    accuracy = (picked.argmax(-1) == labels).float().mean()
+    return loss, accuracy
+
+
+class PairTokens:
+    """Token pairs, edit masks and tokenized instructions of the training set."""
+
+    def __init__(self, tokens_dir: Path, data_dir: Path, tokenizer: WordTokenizer):
+        self.source = torch.from_numpy(np.load(tokens_dir / "source.npy").astype(np.int64))
+        self.target = torch.from_numpy(np.load(tokens_dir / "target.npy").astype(np.int64))
+        self.edit = torch.from_numpy(np.load(tokens_dir / "edit.npy"))
+        with open(data_dir / "meta.jsonl") as f:
+            texts = [json.loads(line)["instruction"] for line in f]
+        punctuate = np.random.default_rng(5).random(len(texts)) < 0.15
+        texts = [text + " ." if end else text for text, end in zip(texts, punctuate)]
+        self.text = torch.tensor(tokenizer.encode_batch(texts), dtype=torch.int64)
+        self.count = len(self.source)
+
+    def batch(self, index, drop_text=None) -> dict:
+        """A batch dict; rows where drop_text is True get the empty prompt (all padding)."""
+        index = torch.as_tensor(index)
+        text = self.text[index].clone()
+        if drop_text is not None:
+            text[torch.as_tensor(drop_text)] = 0
+        return {"source": self.source[index], "target": self.target[index], "edit": self.edit[index], "text": text}
+
+
+@torch.no_grad()
+def validate(transformer, text_encoder, data: PairTokens, mask_id: int) -> dict:
+    """Loss/accuracy on the held-out pairs at fixed mask rates (random and region masks)."""
+    transformer.eval(), text_encoder.eval()
+    rng = np.random.default_rng(99)
+    index = np.arange(data.count - HOLDOUT, data.count)[:128]
+    batch = data.batch(index)
+    result = {}
+    for name, share in (("random", 0.0), ("region", 1.0)):
+        masks = sample_masks(rng, batch["edit"], share)
+        loss, accuracy = forward_loss(transformer, text_encoder, batch, masks, mask_id)
+        result[f"val_{name}_loss"], result[f"val_{name}_acc"] = loss.item(), accuracy.item()
+    transformer.train(), text_encoder.train()
+    return result
+
+
+def seconds_until(clock: str) -> float:
+    """Seconds from now to the next UTC wall-clock time HH:MM."""
+    now = dt.datetime.utcnow()
+    hour, minute = map(int, clock.split(":"))
+    end = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if end <= now:
+        end += dt.timedelta(days=1)
+    return (end - now).total_seconds()
+
+
+def main() -> None:
+    """Command-line entry point (see module doc)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tokens", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--until", help="UTC HH:MM at which training ends (budget fixed at first start)")
+    parser.add_argument("--minutes", type=float, default=60)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=6e-4)
+    parser.add_argument("--region-share", type=float, default=0.3)
+    parser.add_argument("--text-drop", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    set_threads()
+    args.out.mkdir(parents=True, exist_ok=True)
+    tokenizer = WordTokenizer(vocabulary())
+    tokenizer.save(args.out / "tokenizer.json")
+    data = PairTokens(args.tokens, args.data, tokenizer)
+    codebook_size = int(json.loads((args.tokens / "stats.json").read_text())["codebook_size"])
+    spec = model_spec(codebook_size, tokenizer.vocab_size)
+    torch.manual_seed(args.seed)
+    transformer, text_encoder = build_models(spec)
+    mask_id = transformer.config.mask_token_id
+    params = list(transformer.parameters()) + list(text_encoder.parameters())
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr, betas=(0.9, 0.98),
+    )
+    checkpoint_path = args.out / "checkpoint.pt"
+    step, spent = 0, 0.0
+    budget_seconds = seconds_until(args.until) if args.until else args.minutes * 60
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path)
+        transformer.load_state_dict(state["transformer"])
+        text_encoder.load_state_dict(state["text_encoder"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, spent, budget_seconds = state["step"], state["spent"], state["budget_seconds"]
+    (args.out / "spec.json").write_text(json.dumps(spec, indent=2))
+    log = JsonLog(args.out / "log.jsonl")
+    log.write(event="start", step=step, budget_seconds=budget_seconds, spent=spent,
+              transformer_params=sum(p.numel() for p in transformer.parameters()),
+              text_params=sum(p.numel() for p in text_encoder.parameters()))
+    budget = Budget(budget_seconds, spent)
+    last_save, train_count = budget.spent, data.count - HOLDOUT
+    smoothed = None
+    while not budget.done:
+        progress = budget.tick()
+        lr = cosine_lr(args.lr, progress, warmup=0.03)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        rng = np.random.default_rng([args.seed, step])
+        index = rng.choice(train_count, args.batch, replace=False)
+        batch = data.batch(index, rng.random(args.batch) < args.text_drop)
+        masks = sample_masks(rng, batch["edit"], args.region_share)
+        loss, accuracy = forward_loss(transformer, text_encoder, batch, masks, mask_id)
+        optimizer.zero_grad()
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        step += 1
+        values = np.array([loss.item(), accuracy.item()])
+        smoothed = values if smoothed is None else 0.95 * smoothed + 0.05 * values
+        if step % 25 == 0 or step == 1:
+            record = {"step": step, "lr": lr, "loss": float(smoothed[0]), "acc": float(smoothed[1]),
+                      "grad_norm": float(grad_norm), "spent": round(budget.spent, 1),
+                      "s_per_step": round(budget.spent / max(step, 1), 3) if spent == 0 else None}
+            if step % 250 == 0:
+                record.update(validate(transformer, text_encoder, data, mask_id))
+            log.write(**record)
+        if budget.spent - last_save > 240 or budget.done:
+            save_checkpoint(
+                checkpoint_path,
+                {"transformer": transformer.state_dict(), "text_encoder": text_encoder.state_dict(),
+                 "optimizer": optimizer.state_dict(), "step": step, "spent": budget.spent,
+                 "budget_seconds": budget_seconds, "spec": spec},
+            )
+            last_save = budget.spent
+    final = validate(transformer, text_encoder, data, mask_id)
+    log.write(event="final", step=step, **final)
+    save_checkpoint(
+        args.out / "final.pt",
+        {"transformer": transformer.state_dict(), "text_encoder": text_encoder.state_dict(), "step": step,
+         "spec": spec, **final},
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""Train the tiny VQ tokenizer on edit pairs, with a time budget, checkpoints and resume.
+
+Recipe (lessons of the feasibility run in issue 4):
+- reconstruction L1 + L2 on source AND target images of each pair, commitment 0.25;
+- EMA codebook (decay 0.99) initialised from encoder outputs, dead codes restarted from the
+  latents with the highest quantization error (random restarts collapsed the codebook before);
+- locality: outside the edit's token mask, the target's pre-quantization latents are pulled to the
+  source's, so an edit does not change the tokens of unedited regions (the encoder's group norms
+  and 3x3 convs would otherwise let a change leak into far tokens).
+
+Usage: python3 tools/train/train_vq.py --data runs/data --out runs/vq --minutes 25
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common import (
+    Budget,
+    JsonLog,
+    cosine_lr,
+    load_pairs,
+    save_checkpoint,
+    set_threads,
+    to_pixels,
+    token_mask,
+)
+from editmgt.configs import vq_config
+from editmgt.vq import VQModel
+
+VQ_OVERRIDES = {"base": "tiny", "num_vq_embeddings": 512}
+"""The shipped tiny VQ: the toolchain's `tiny` VQ config with a 512-entry codebook."""
+
+HOLDOUT = 512
+"""The last HOLDOUT pairs of the training arrays are never trained on: the VQ is measured on them."""
+
+
+class EmaCodebook:
+    """Exponential-moving-average codebook updates with dead-code restarts (state lives in a dict)."""
+
+    def __init__(self, weight: torch.Tensor, decay: float = 0.99):
+        self.decay = decay
+        self.count = torch.ones(weight.shape[0])
+        self.total = weight.detach().clone()
+        self.usage = torch.ones(weight.shape[0])
+
+    def state(self) -> dict:
+        """Tensors to checkpoint."""
+        return {"count": self.count, "total": self.total, "usage": self.usage}
+
+    def load(self, state: dict) -> None:
+        """Restore from `state()`."""
+        self.count, self.total, self.usage = state["count"], state["total"], state["usage"]
+
+    def update(self, weight: torch.Tensor, latents: torch.Tensor, ids: torch.Tensor) -> None:
+        """Move each used code towards the mean of the latents assigned to it (in place on `weight`)."""
+        one_hot = F.one_hot(ids, weight.shape[0]).float()
+        batch_count = one_hot.sum(0)
+        self.count.mul_(self.decay).add_(batch_count, alpha=1 - self.decay)
+        self.total.mul_(self.decay).add_(one_hot.t() @ latents, alpha=1 - self.decay)
+        n = self.count.sum()
+        smoothed = (self.count + 1e-5) / (n + weight.shape[0] * 1e-5) * n
+        weight.copy_(self.total / smoothed[:, None])
+        self.usage.mul_(0.9).add_(batch_count, alpha=0.1)
+
+    def restart_dead(self, weight: torch.Tensor, latents: torch.Tensor, errors: torch.Tensor) -> int:
+        """Re-seed codes unused lately with the worst-quantized latents of the batch; returns how many."""
+        dead = torch.nonzero(self.usage < 0.05).flatten()
+        if len(dead) == 0:
+            return 0
+        worst = torch.argsort(errors, descending=True)[: len(dead)]
+        dead = dead[: len(worst)]
+        fresh = latents[worst] + 1e-3 * torch.randn_like(latents[worst])
+        weight[dead] = fresh
+        self.total[dead] = fresh
+        self.count[dead] = 1.0
+        self.usage[dead] = 1.0
+        return len(dead)
+
+
+@torch.no_grad()
+def kmeans_init(vq: VQModel, batches, iterations: int = 12) -> None:
+    """Set the codebook to k-means centres of the encoder's latents over `batches` of pixels."""
+    latents = torch.cat([vq.encode_latents(p).permute(0, 2, 3, 1).reshape(-1, vq.config.latent_channels)
+                         for p in batches])
+    k = vq.config.num_vq_embeddings
+    centres = latents[torch.randperm(len(latents))[:k]].clone()
+    for _ in range(iterations):
+        ids = torch.cdist(latents, centres).argmin(1)
+        sums = torch.zeros_like(centres).index_add_(0, ids, latents)
+        counts = torch.bincount(ids, minlength=k).float()
+        empty = counts == 0
+        centres = torch.where(empty[:, None], latents[torch.randint(len(latents), (k,))], sums / counts.clamp_min(1)[:, None])
+    vq.quantize.embedding.weight.copy_(centres)
+
+
+def vq_step(vq: VQModel, pixels: torch.Tensor):
+    """Encode, quantize (straight-through), decode: (reconstruction, latents z_e, quantized z_q, ids)."""
+    z_e = vq.encode_latents(pixels)
+    ids = vq.quantize.nearest_ids(z_e)
+    z_q = vq.quantize.lookup(ids)
+    recon = vq.decode_latents(z_e + (z_q - z_e).detach())
+    return recon, z_e, z_q, ids
+
+
+def psnr(recon: torch.Tensor, pixels: torch.Tensor) -> float:
+    """PSNR in dB of images in [0,1], over the whole batch (reconstruction clipped to [0,1])."""
+    mse = F.mse_loss(recon.clamp(0, 1), pixels).item()
+    return 10 * np.log10(1.0 / max(mse, 1e-12))
+
+
+@torch.no_grad()
+def evaluate(vq: VQModel, source, target, mask) -> dict:
+    """PSNR over held-out pairs and the share of tokens outside edits whose ids differ source vs target."""
+    vq.eval()
+    errors, changed, outside = [], 0, 0
+    changed_dilated, outside_dilated = 0, 0
+    from common import dilate
+
+    for start in range(0, len(source), 64):
+        src, tgt = to_pixels(source[start : start + 64]), to_pixels(target[start : start + 64])
+        _, src_ids = vq.encode(src)
+        _, tgt_ids = vq.encode(tgt)
+        for pixels, ids in ((src, src_ids), (tgt, tgt_ids)):
+            recon = vq.decode(ids).clamp(0, 1)
+            errors.append(((recon - pixels) ** 2).mean(dim=(1, 2, 3)))
+        edit = torch.from_numpy(token_mask(np.asarray(mask[start : start + 64])))
+        differs = src_ids != tgt_ids
+        changed += (differs & ~edit).sum().item()
+        outside += (~edit).sum().item()
+        wide = dilate(edit)
+        changed_dilated += (differs & ~wide).sum().item()
+        outside_dilated += (~wide).sum().item()
+    mse = torch.cat(errors)
+    vq.train()
+    return {
+        "psnr": float(10 * torch.log10(1.0 / mse.mean())),
+        "psnr_mean_per_image": float((10 * torch.log10(1.0 / mse.clamp_min(1e-12))).mean()),
+        "changed_outside": changed / max(outside, 1),
+        "changed_outside_dilated": changed_dilated / max(outside_dilated, 1),
+    }
+
+
+def main() -> None:
+    """Command-line entry point (see module doc)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--minutes", type=float, default=25)
+    parser.add_argument("--batch-pairs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--locality", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--autoencoder-phase", type=float, default=0.1,
+                        help="share of the budget trained without quantization before the k-means codebook init")
+    args = parser.parse_args()
+    set_threads()
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+
+    source, target, mask, _ = load_pairs(args.data)
+    train_count = len(source) - HOLDOUT
+    config = vq_config(VQ_OVERRIDES)
+    vq = VQModel(config)
+    vq.quantize.embedding.weight.requires_grad_(False)
+    params = [p for p in vq.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
+    ema = EmaCodebook(vq.quantize.embedding.weight)
+    checkpoint_path = args.out / "checkpoint.pt"
+    step, spent, initialised = 0, 0.0, False
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path)
+        vq.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        ema.load(state["ema"])
+        step, spent, initialised = state["step"], state["spent"], state["initialised"]
+        rng = np.random.default_rng([args.seed, step])
+    (args.out).mkdir(parents=True, exist_ok=True)
+    (args.out / "config.json").write_text(json.dumps({"vq_config": VQ_OVERRIDES}, indent=2))
+    log = JsonLog(args.out / "log.jsonl")
+    budget = Budget(args.minutes * 60, spent)
+    last_save = budget.spent
+    while not budget.done:
+        progress = budget.tick()
+        lr = cosine_lr(args.lr, progress, warmup=0.03)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        index = np.sort(rng.choice(train_count, args.batch_pairs, replace=False))
+        src, tgt = to_pixels(source[index]), to_pixels(target[index])
+        pixels = torch.cat([src, tgt])
+        if not initialised and progress >= args.autoencoder_phase:
+            kmeans_init(vq, [to_pixels(np.concatenate([source[i], target[i]])) for i in
+                             (np.sort(rng.choice(train_count, 16, replace=False)) for _ in range(8))])
+            ema = EmaCodebook(vq.quantize.embedding.weight)
+            initialised = True
+        if not initialised:
+            z_e = vq.encode_latents(pixels)
+            recon = vq.decode_latents(z_e)
+            loss = F.l1_loss(recon, pixels) + F.mse_loss(recon, pixels)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            step += 1
+            if step % 20 == 0:
+                log.write(step=step, lr=lr, phase="autoencoder", loss=loss.item(), psnr=psnr(recon.detach(), pixels),
+                          spent=round(budget.spent, 1))
+            continue
+        recon, z_e, z_q, ids = vq_step(vq, pixels)
+        rec_loss = F.l1_loss(recon, pixels) + F.mse_loss(recon, pixels)
+        commit = F.mse_loss(z_e, z_q.detach())
+        keep = ~torch.from_numpy(token_mask(np.asarray(mask[index])))
+        z_src, z_tgt = z_e[: len(index)], z_e[len(index) :]
+        diff = ((z_tgt - z_src) ** 2).mean(1)
+        locality = (diff * keep).sum() / keep.sum().clamp_min(1)
+        scale = (z_e.detach() ** 2).mean().clamp_min(1e-6)
+        loss = rec_loss + config.commitment_beta * commit + args.locality * locality / scale
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        with torch.no_grad():
+            flat = z_e.detach().permute(0, 2, 3, 1).reshape(-1, config.latent_channels)
+            flat_ids = ids.flatten()
+            ema.update(vq.quantize.embedding.weight, flat, flat_ids)
+            restarted = 0
+            if step % 10 == 0:
+                errors = ((flat - vq.quantize.embedding.weight[flat_ids]) ** 2).sum(1)
+                restarted = ema.restart_dead(vq.quantize.embedding.weight, flat, errors)
+        step += 1
+        if step % 20 == 0 or step == 1:
+            counts = torch.bincount(flat_ids, minlength=config.num_vq_embeddings).float()
+            probs = counts / counts.sum()
+            perplexity = float(torch.exp(-(probs * (probs + 1e-10).log()).sum()))
+            log.write(
+                step=step,
+                lr=lr,
+                loss=loss.item(),
+                rec=rec_loss.item(),
+                commit=commit.item(),
+                locality=(locality / scale).item(),
+                psnr=psnr(recon.detach(), pixels),
+                perplexity=perplexity,
+                live_codes=int((ema.usage > 0.05).sum()),
+                restarted=restarted,
+                spent=round(budget.spent, 1),
+            )
+        if budget.spent - last_save > 180 or budget.done:
+            save_checkpoint(
+                checkpoint_path,
+                {"model": vq.state_dict(), "optimizer": optimizer.state_dict(), "ema": ema.state(),
+                 "step": step, "spent": budget.spent, "vq_config": VQ_OVERRIDES, "initialised": initialised},
+            )
+            last_save = budget.spent
+    held = slice(train_count, len(source))
+    metrics = evaluate(vq, source[held], target[held], mask[held])
+    log.write(step=step, final=True, **metrics)
+    save_checkpoint(args.out / "final.pt", {"model": vq.state_dict(), "vq_config": VQ_OVERRIDES, "step": step, **metrics})
+    (args.out / "metrics.json").write_text(json.dumps({"step": step, **metrics}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
