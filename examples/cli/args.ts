@@ -1,0 +1,189 @@
+/**
+ * Command-line arguments of the edit CLI: parsing, validation and the help text. Bad usage is a
+ * {@linkcode UsageError}; option values go through the shared `EditOptionsSchema`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { DeviceName } from "../../src/model/backend.ts";
+import { type EditOptions, EditOptionsSchema } from "../../src/schema/options.ts";
+import { parseWith } from "../../src/schema/parse.ts";
+
+/** Everything the CLI was asked to do. */
+export interface EditCommand {
+  /** Source image path. */
+  input: string;
+  /** The instruction. */
+  instruction: string;
+  /** Output image path (its extension picks PNG, JPEG or WebP). */
+  output: string;
+  /** Inpainting mask image path. */
+  mask?: string;
+  /** Where to write the localization heatmap. */
+  heatmap?: string;
+  /** Device to run on. */
+  device: DeviceName;
+  /** Model manifest path or URL; the default model when absent. */
+  model?: string;
+  /** Options of the edit. */
+  options: EditOptions;
+  /** Print nothing but errors and the seed. */
+  quiet: boolean;
+}
+
+/** The result of parsing: run an edit, or print the help. */
+export type ParsedCommand = { help: true } | { help: false; command: EditCommand };
+
+/** Wrong flags, missing arguments or out-of-range values: exit code 2. */
+export class UsageError extends Error {
+  /** Creates the error with what was wrong. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The help text. */
+export const HELP = `edit: instruction-based image editing with EditMGT
+
+Usage:
+  deno task edit -- <input> "<instruction>" -o <output> [options]
+
+Arguments:
+  <input>                 source image (PNG, JPEG or WebP)
+  <instruction>           what to change, e.g. "make the red circle blue"
+
+Options:
+  -o, --output <file>     output image; .png, .jpg/.jpeg or .webp (required)
+  --steps <n>             decoding steps (model default)
+  --guidance <g>          classifier-free guidance scale (model default)
+  --gamma <g>             attention-injection strength, > 0; 1 is neutral (model default)
+  --lambda <auto|x>       region-hold threshold in [0, 1], or "auto" (model default)
+  --seed <n>              random seed; the same seed on the same device gives the same image
+  --rows <keywords|all>   text rows of the localization map (default keywords)
+  --focus "<phrase>"      localize on this phrase of the instruction
+  --negative-prompt <t>   text of the unconditional half of guidance
+  --mask <file>           inpainting mask image of the input's size: white = regenerate
+  --heatmap <file>        also write the localization heatmap over the input
+  --no-composite          keep the raw model output (no pixel-exact paste of kept regions)
+  --device <d>            node (CPU, default), wasm or webgpu
+  --model <path|url>      model manifest (default models/editmgt-tiny, else the test model)
+  -q, --quiet             no progress bar
+  -h, --help              this text
+
+Exit codes: 0 done, 2 bad usage, 3 bad input (image, mask, instruction), 4 runtime failure,
+130 interrupted.
+`;
+
+const DEVICES: readonly DeviceName[] = ["node", "wasm", "webgpu"];
+
+/**
+ * Parses the CLI's arguments.
+ *
+ * @throws {UsageError} for unknown flags, missing arguments and invalid values.
+ *
+ * @example
+ * ```ts
+ * import { parseCommand } from "./args.ts";
+ *
+ * const parsed = parseCommand(["in.png", "make it blue", "-o", "out.png", "--steps", "8"]);
+ * if (!parsed.help) console.log(parsed.command.options.steps); // 8
+ * ```
+ */
+export function parseCommand(args: readonly string[]): ParsedCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      allowNegative: true,
+      options: {
+        output: { type: "string", short: "o" },
+        steps: { type: "string" },
+        guidance: { type: "string" },
+        gamma: { type: "string" },
+        lambda: { type: "string" },
+        seed: { type: "string" },
+        rows: { type: "string" },
+        focus: { type: "string" },
+        "negative-prompt": { type: "string" },
+        mask: { type: "string" },
+        heatmap: { type: "string" },
+        composite: { type: "boolean" },
+        device: { type: "string" },
+        model: { type: "string" },
+        quiet: { type: "boolean", short: "q" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      `expected an input image and an instruction, got ${positionals.length} arguments ` +
+        `(quote the instruction)`,
+    );
+  }
+  if (values.output === undefined) throw new UsageError("missing -o/--output <file>");
+  const device = values.device ?? "node";
+  if (!DEVICES.includes(device as DeviceName)) {
+    throw new UsageError(`--device must be one of ${DEVICES.join(", ")}, got "${device}"`);
+  }
+  const options = parseOptions({
+    steps: integer("steps", values.steps),
+    guidance: number("guidance", values.guidance),
+    gamma: number("gamma", values.gamma),
+    lambda: values.lambda === "auto" ? "auto" : number("lambda", values.lambda),
+    seed: integer("seed", values.seed),
+    rows: values.rows,
+    focus: values.focus,
+    negativePrompt: values["negative-prompt"],
+    composite: values.composite,
+  });
+  return {
+    help: false,
+    command: {
+      input: positionals[0],
+      instruction: positionals[1],
+      output: values.output,
+      mask: values.mask,
+      heatmap: values.heatmap,
+      device: device as DeviceName,
+      model: values.model,
+      options,
+      quiet: values.quiet ?? false,
+    },
+  };
+}
+
+/** Validates the options with the shared schema, dropping the ones not given. */
+function parseOptions(raw: Record<string, unknown>): EditOptions {
+  const given = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined));
+  try {
+    return parseWith(EditOptionsSchema, given, "invalid_option");
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`invalid option: ${message.replace(/(^|; )(\w+):/g, "$1--$2:")}`);
+  }
+}
+
+function number(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isFinite(parsed)) {
+    throw new UsageError(`--${flag} must be a number, got "${value}"`);
+  }
+  return parsed;
+}
+
+function integer(flag: string, value: string | undefined): number | undefined {
+  const parsed = number(flag, value);
+  if (parsed !== undefined && !Number.isSafeInteger(parsed)) {
+    throw new UsageError(`--${flag} must be an integer, got "${value}"`);
+  }
+  return parsed;
+}

@@ -1,0 +1,53 @@
+/**
+ * The edit pipeline: one model on one device, doing edits end to end (instruction tokenized
+ * and encoded, source VQ-encoded, MaskGIT sampling over the transformer step graph with region
+ * hold, VQ decode, pixel-exact composite at the original size), with progress, previews and
+ * cancellation.
+ *
+ * @example
+ * ```ts
+ * import { EditPipeline } from "@editmgt/editmgt/pipeline";
+ *
+ * const pipeline = await EditPipeline.load("https://example.com/models/editmgt-tiny/");
+ * const region = await pipeline.previewRegion({
+ *   image: { width: 1, height: 1, data: new Uint8ClampedArray([255, 0, 0, 255]) },
+ *   instruction: "make the red circle blue",
+ * });
+ * console.log(region.width, region.height, region.lambda);
+ * await pipeline.dispose();
+ * ```
+ *
+ * @module
+ */
+
+export { type ImageSource, type MaskSource, readSourceImage, readUserMask } from "./input.ts";
+export { type ResolvedEditOptions, resolveEditOptions } from "./options.ts";
+export { EditPipeline, type EditPipelineLoadOptions } from "./pipeline.ts";
+export { PreviewQueue, type PreviewQueueOptions } from "./preview.ts";
+export { type HeldRegion, keepMask } from "./region.ts";
+export {
+  type InstructionText,
+  loadModelTokenizers,
+  type ModelTokenizers,
+  PromptEncoder,
+} from "./text.ts";
+export {
+  alignOffsets,
+  loadTokenizer,
+  type TextLayout,
+  type TextTokens,
+  tokenizeText,
+} from "./tokenize.ts";
+export type {
+  DoneProgress,
+  DownloadProgress,
+  EditCallOptions,
+  EditInput,
+  EditLocalization,
+  EditProgress,
+  EditResult,
+  EditTimings,
+  GridMap,
+  ReadyProgress,
+  StepProgress,
+} from "./types.ts";

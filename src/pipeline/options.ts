@@ -1,0 +1,90 @@
+/**
+ * The options of one edit after validation, with the model manifest's defaults filled in.
+ *
+ * @module
+ */
+
+import { EditMGTError } from "../errors/mod.ts";
+import type { Manifest } from "../schema/manifest.ts";
+import { type EditOptions, EditOptionsSchema } from "../schema/options.ts";
+import { parseWith } from "../schema/parse.ts";
+import { randomSeed } from "../sampler/rng.ts";
+
+/** Every knob of an edit, resolved. */
+export interface ResolvedEditOptions {
+  /** Decoding steps. */
+  steps: number;
+  /** Classifier-free guidance scale. */
+  guidance: number;
+  /** Attention-injection strength. */
+  gamma: number;
+  /** Region-hold threshold or "auto". */
+  lambda: number | "auto";
+  /** Gumbel temperature. */
+  temperature: number | readonly [number, number];
+  /** Mask schedule. */
+  schedule: "cosine" | "linear";
+  /** Seed (drawn when not given). */
+  seed: number;
+  /** Negative prompt. */
+  negativePrompt: string;
+  /** Text rows of the localization map. */
+  rows: "keywords" | "all";
+  /** Phrase to localize on, if any. */
+  focus: string | undefined;
+  /** Paste kept regions from the original pixels. */
+  composite: boolean;
+  /** Decode a preview every this many steps; 0 for none. */
+  previewEvery: number;
+}
+
+/**
+ * Validates `options` (the shared `EditOptionsSchema`) and fills the gaps from the manifest's
+ * `defaults`: keyword rows, composite on, no previews, a fresh random seed.
+ *
+ * @throws {EditMGTError} `invalid_option`, listing every bad option.
+ *
+ * @example
+ * ```ts
+ * import { resolveEditOptions } from "@editmgt/editmgt/pipeline";
+ * import { parseManifest } from "@editmgt/editmgt/model";
+ *
+ * const manifest = parseManifest(JSON.parse(await Deno.readTextFile("models/editmgt-tiny/manifest.json")));
+ * const options = resolveEditOptions(manifest, { steps: 8, seed: 1 });
+ * console.log(options.steps, options.lambda); // 8, the model's default lambda
+ * ```
+ */
+export function resolveEditOptions(
+  manifest: Manifest,
+  options: EditOptions = {},
+): ResolvedEditOptions {
+  const { previewEvery, ...shared } = options as EditOptions & { previewEvery?: unknown };
+  const parsed = parseWith(EditOptionsSchema, shared, "invalid_option");
+  const defaults = manifest.defaults;
+  return {
+    steps: parsed.steps ?? defaults.steps,
+    guidance: parsed.guidance ?? defaults.guidance,
+    gamma: parsed.gamma ?? defaults.gamma,
+    lambda: parsed.lambda ?? defaults.lambda,
+    temperature: parsed.temperature ?? defaults.temperature,
+    schedule: parsed.schedule ?? defaults.schedule,
+    seed: parsed.seed ?? randomSeed(),
+    negativePrompt: parsed.negativePrompt ?? defaults.negativePrompt,
+    rows: parsed.rows ?? "keywords",
+    focus: parsed.focus,
+    composite: parsed.composite ?? true,
+    previewEvery: checkPreviewEvery(previewEvery),
+  };
+}
+
+function checkPreviewEvery(value: unknown): number {
+  if (value === undefined) return 0;
+  if (!Number.isInteger(value) || (value as number) < 0) {
+    throw new EditMGTError(
+      "invalid_option",
+      `previewEvery must be a non-negative integer (0 = no previews), got ${JSON.stringify(value)}`,
+      { details: { option: "previewEvery" } },
+    );
+  }
+  return value as number;
+}

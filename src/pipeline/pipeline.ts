@@ -1,0 +1,368 @@
+/**
+ * `EditPipeline`: one model loaded on one device, doing edits end to end. Text -> VQ encode ->
+ * the sampler loop over the transformer step graph -> VQ decode -> composite at the original
+ * size. Runs anywhere onnxruntime runs (browser, worker, Deno); it knows no Deno or DOM API.
+ *
+ * @module
+ */
+
+import { EditMGTError } from "../errors/mod.ts";
+import { compositePreserved } from "../image/composite.ts";
+import { resizeImage } from "../image/resize.ts";
+import { imageToTensor, tensorToImage } from "../image/tensor.ts";
+import type { RgbaImage } from "../image/types.ts";
+import { autoLambda, keywordRows, localizationMap, type TextRows } from "../localize/mod.ts";
+import type { Backend, DeviceName } from "../model/backend.ts";
+import {
+  loadModelComponents,
+  type ModelComponents,
+  type TextFeatures,
+} from "../model/components.ts";
+import { openModelPackage } from "../model/package.ts";
+import { type BackendOptions, createBackend } from "../model/select.ts";
+import type { FileSource } from "../model/source.ts";
+import { sample } from "../sampler/sample.ts";
+import { STREAM, Xoshiro128 } from "../sampler/rng.ts";
+import { timestepValue } from "../sampler/schedule.ts";
+import type { Manifest } from "../schema/manifest.ts";
+import { readSourceImage, readUserMask } from "./input.ts";
+import { type ResolvedEditOptions, resolveEditOptions } from "./options.ts";
+import { PreviewQueue } from "./preview.ts";
+import { keepMask } from "./region.ts";
+import { loadModelTokenizers, type ModelTokenizers, PromptEncoder } from "./text.ts";
+import type {
+  EditCallOptions,
+  EditInput,
+  EditLocalization,
+  EditProgress,
+  EditResult,
+} from "./types.ts";
+
+/** Options for {@linkcode EditPipeline.load}. */
+export interface EditPipelineLoadOptions {
+  /** Device to run on. Default "wasm" (runs everywhere); the server prefers "node". */
+  device?: DeviceName;
+  /** A backend to use instead of creating one for `device`. */
+  backend?: Backend;
+  /** Options of the created backend (threads, WASM paths). */
+  backendOptions?: BackendOptions;
+  /** How model files are read; default `fetch`. */
+  source?: FileSource;
+  /** Base for a relative manifest location. */
+  base?: string | URL;
+  /** Download progress and the final `ready` event. */
+  onProgress?: (event: EditProgress) => void;
+  /** Cancels loading. */
+  signal?: AbortSignal;
+}
+
+/** Everything an edit and a region preview share, computed before the sampler runs. */
+interface PreparedEdit {
+  options: ResolvedEditOptions;
+  source: RgbaImage;
+  userMask: Uint8Array | null;
+  refTokens: Int32Array;
+  rows: TextRows;
+  negative: TextFeatures;
+  instruction: TextFeatures;
+  textMs: number;
+  encodeMs: number;
+}
+
+const now = () => performance.now();
+
+/**
+ * A loaded model that makes edits. A class because it owns sessions: call
+ * {@linkcode EditPipeline.dispose} when done. Calls are served one at a time, in order.
+ *
+ * @example
+ * ```ts
+ * import { EditPipeline } from "@editmgt/editmgt/pipeline";
+ * import { decodeImage, encodeImage } from "@editmgt/editmgt/image";
+ *
+ * const pipeline = await EditPipeline.load("https://example.com/models/editmgt-tiny/", {
+ *   device: "wasm",
+ * });
+ * const image = await decodeImage(await (await fetch("https://example.com/in.png")).bytes());
+ * const result = await pipeline.edit(
+ *   { image, instruction: "make the red circle blue", options: { seed: 7 } },
+ *   { onProgress: (event) => event.type === "step" && console.log(event.index, event.total) },
+ * );
+ * const png = await encodeImage(result.image);
+ * await pipeline.dispose();
+ * ```
+ */
+export class EditPipeline {
+  /** The model's manifest. */
+  readonly manifest: Manifest;
+  /** The device the model runs on. */
+  readonly device: DeviceName;
+  readonly #components: ModelComponents;
+  readonly #prompts: PromptEncoder;
+  #queue: Promise<unknown> = Promise.resolve();
+  #disposed = false;
+
+  /** A pipeline over loaded components (see {@linkcode EditPipeline.load}). */
+  constructor(components: ModelComponents, tokenizers: ModelTokenizers) {
+    this.manifest = components.manifest;
+    this.device = components.device;
+    this.#components = components;
+    this.#prompts = new PromptEncoder(components.manifest, tokenizers, components);
+  }
+
+  /**
+   * Opens the model at `location` (folder or manifest.json, path or URL), verifies every file
+   * against its sha256, and creates its sessions on the device.
+   *
+   * @throws {EditMGTError} from model loading: `not_found`, `hash_mismatch`, `invalid_manifest`,
+   * `unsupported_format`, `backend_unavailable`, `download_failed`, `aborted`.
+   */
+  static async load(
+    location: string | URL,
+    options: EditPipelineLoadOptions = {},
+  ): Promise<EditPipeline> {
+    const { onProgress, signal } = options;
+    const model = await openModelPackage(location, {
+      source: options.source,
+      base: options.base,
+      signal,
+      onProgress: (event) =>
+        onProgress?.({
+          type: "download",
+          loaded: event.packageLoaded,
+          total: event.packageTotal,
+          file: event.file,
+        }),
+    });
+    const tokenizers = await loadModelTokenizers(model);
+    const backend = options.backend ??
+      await createBackend(options.device ?? "wasm", options.backendOptions);
+    const components = await loadModelComponents(model, backend);
+    onProgress?.({ type: "ready", device: components.device });
+    return new EditPipeline(components, tokenizers);
+  }
+
+  /**
+   * Edits one image. Progress: a `step` event after every decoding step (with a preview image
+   * every `options.previewEvery` steps), then `done`.
+   *
+   * @throws {EditMGTError} `invalid_input` / `invalid_option` / `payload_too_large` /
+   * `unsupported_format` for bad requests (before any model work), `aborted` when `signal`
+   * aborts, `model_output` or `internal` when the model fails.
+   */
+  edit(input: EditInput, call: EditCallOptions = {}): Promise<EditResult> {
+    return this.#exclusive(call.signal, () => this.#edit(input, call));
+  }
+
+  /**
+   * The localization map of an edit before it is made: runs the first decoding step only and
+   * returns its map on the transformer grid, with the lambda that region hold would use.
+   */
+  previewRegion(input: EditInput, call: EditCallOptions = {}): Promise<EditLocalization> {
+    return this.#exclusive(call.signal, () => this.#previewRegion(input, call.signal));
+  }
+
+  /** Releases every session after the calls already queued. Later calls reject. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#queue.catch(() => {});
+    await this.#components.release();
+  }
+
+  async #edit(input: EditInput, call: EditCallOptions): Promise<EditResult> {
+    const started = now();
+    const { signal, onProgress } = call;
+    const prepared = await this.#prepare(input, signal);
+    const { options, refTokens, userMask, source } = prepared;
+    const { vq } = this.manifest;
+
+    const stepsStarted = now();
+    const previews = new PreviewQueue({
+      every: onProgress ? options.previewEvery : 0,
+      refTokens,
+      maskTokenId: vq.maskTokenId,
+      decode: (tokens) => this.#decode(tokens),
+      onProgress,
+    });
+    const stepModel = this.#components.stepModel({
+      negative: prepared.negative,
+      instruction: prepared.instruction,
+    });
+    const sampled = await sample(previews.gate(stepModel), {
+      ...this.#sampleOptions(prepared),
+      userMask: userMask ?? undefined,
+      signal,
+      onProgress: (event) => previews.push(event),
+    });
+    await previews.flush();
+    const stepsMs = now() - stepsStarted;
+
+    const decodeStarted = now();
+    const decoded = await this.#decode(sampled.tokens);
+    const localization = sampled.localization!;
+    const keep = keepMask(sampled.tokens, refTokens, {
+      userMask,
+      tokenMap: localization.tokenMap,
+      lambda: localization.lambda,
+    });
+    const grid = { width: vq.grid.width, height: vq.grid.height };
+    const image = options.composite
+      ? compositePreserved(source, decoded, { ...grid, data: keep })
+      : sameSize(decoded, source)
+      ? decoded
+      : resizeImage(decoded, source);
+    const decodeMs = now() - decodeStarted;
+    onProgress?.({ type: "done" });
+    return {
+      image,
+      seed: sampled.seed,
+      localization: {
+        width: this.manifest.transformer.grid.width,
+        height: this.manifest.transformer.grid.height,
+        data: localization.attentionMap,
+        lambda: localization.lambda,
+      },
+      mask: { ...grid, data: keep.map((kept) => 1 - kept) },
+      timings: {
+        textMs: prepared.textMs,
+        encodeMs: prepared.encodeMs,
+        stepsMs,
+        decodeMs,
+        totalMs: now() - started,
+      },
+      device: this.device,
+    };
+  }
+
+  async #previewRegion(input: EditInput, signal?: AbortSignal): Promise<EditLocalization> {
+    const prepared = await this.#prepare(input, signal);
+    const { options, refTokens, userMask } = prepared;
+    const { vq, transformer, text } = this.manifest;
+    const n = refTokens.length;
+    const tokens = userMask === null
+      ? new Int32Array(n).fill(vq.maskTokenId)
+      : refTokens.map((token, j) => (userMask[j] ? vq.maskTokenId : token));
+    const masked = userMask === null ? n : userMask.reduce((sum, flag) => sum + flag, 0);
+    const uniform = Xoshiro128.fromSeed(options.seed, STREAM.categorical)
+      .fillUniform(new Float32Array(n));
+    const stepModel = this.#components.stepModel({
+      negative: prepared.negative,
+      instruction: prepared.instruction,
+    });
+    const output = await stepModel.step({
+      tokens,
+      refTokens,
+      timestep: timestepValue(transformer.timestep, 0, options.steps, masked / n),
+      logGamma: Math.log(options.gamma),
+      guidanceScale: options.guidance,
+      uniform,
+    }, signal);
+    throwIfAborted(signal);
+    const { attentionMap } = localizationMap(output.textAttention, {
+      textLength: text.length,
+      attentionGrid: transformer.grid,
+      tokenGrid: vq.grid,
+      rows: prepared.rows,
+    });
+    return {
+      width: transformer.grid.width,
+      height: transformer.grid.height,
+      data: attentionMap,
+      lambda: options.lambda === "auto" ? autoLambda(attentionMap) : options.lambda,
+    };
+  }
+
+  /** Validates the request (cheap checks first), encodes the text and VQ-encodes the source. */
+  async #prepare(input: EditInput, signal: AbortSignal | undefined): Promise<PreparedEdit> {
+    if (input === null || typeof input !== "object") {
+      throw new EditMGTError("invalid_input", "an edit needs { image, instruction }");
+    }
+    const { vq, resolution } = this.manifest;
+    const encodeStarted = now();
+    const options = resolveEditOptions(this.manifest, input.options);
+    const source = await readSourceImage(input.image);
+    const userMask = input.mask === undefined
+      ? null
+      : await readUserMask(input.mask, source, vq.grid);
+    let encodeMs = now() - encodeStarted;
+    throwIfAborted(signal);
+
+    const textStarted = now();
+    const [instruction, negative] = await Promise.all([
+      this.#prompts.instruction(input.instruction),
+      this.#prompts.negative(options.negativePrompt),
+    ]);
+    const rows = keywordRows(instruction.tokens, { rows: options.rows, focus: options.focus });
+    const textMs = now() - textStarted;
+    throwIfAborted(signal);
+
+    const vqStarted = now();
+    const pixels = imageToTensor(
+      sameSize(source, resolution) ? source : resizeImage(source, resolution),
+    );
+    const refTokens = await this.#components.vqEncode(pixels);
+    encodeMs += now() - vqStarted;
+    throwIfAborted(signal);
+    return {
+      options,
+      source,
+      userMask,
+      refTokens,
+      rows,
+      negative,
+      instruction: instruction.features,
+      textMs,
+      encodeMs,
+    };
+  }
+
+  #sampleOptions(prepared: PreparedEdit) {
+    const { options, refTokens, rows } = prepared;
+    const { vq, transformer, text } = this.manifest;
+    return {
+      refTokens,
+      tokenGrid: vq.grid,
+      codebookSize: vq.codebookSize,
+      maskTokenId: vq.maskTokenId,
+      timestep: transformer.timestep,
+      steps: options.steps,
+      guidance: options.guidance,
+      gamma: options.gamma,
+      lambda: options.lambda,
+      temperature: options.temperature,
+      schedule: options.schedule,
+      seed: options.seed,
+      localization: { attentionGrid: transformer.grid, textLength: text.length, rows },
+    };
+  }
+
+  async #decode(tokens: Int32Array): Promise<RgbaImage> {
+    return tensorToImage(await this.#components.vqDecode(tokens), this.manifest.resolution);
+  }
+
+  /** Runs `work` after every earlier call, unless the pipeline is disposed or `signal` aborted. */
+  #exclusive<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    if (this.#disposed) {
+      return Promise.reject(
+        new EditMGTError("internal", "the pipeline was disposed; load the model again"),
+      );
+    }
+    const run = this.#queue.catch(() => {}).then(() => {
+      throwIfAborted(signal);
+      return work();
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+}
+
+function sameSize(a: { width: number; height: number }, b: { width: number; height: number }) {
+  return a.width === b.width && a.height === b.height;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new EditMGTError("aborted", "the edit was cancelled", { cause: signal.reason });
+  }
+}

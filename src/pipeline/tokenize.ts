@@ -1,0 +1,186 @@
+/**
+ * Instruction tokenization for the text encoders: a `tokenizer.json` loaded with
+ * `@huggingface/tokenizers`, special tokens added as the tokenizer's post-processor says,
+ * truncated like the Rust `tokenizers` library (content first, special tokens kept) and padded
+ * to the graph's fixed text length. Character offsets are recovered for every token, because
+ * the localization keyword rows are chosen by offset (`keywordRows` in src/localize).
+ *
+ * @module
+ */
+
+import { Tokenizer } from "@huggingface/tokenizers";
+import { EditMGTError } from "../errors/mod.ts";
+import type { TokenizedText } from "../localize/mod.ts";
+
+/** How one text encoder expects its `input_ids`: fixed length, pad id and pad side. */
+export interface TextLayout {
+  /** Number of positions T (manifest `text.length`). */
+  length: number;
+  /** Id written into pad positions. */
+  padTokenId: number;
+  /** Where padding goes. Default "right". */
+  padSide?: "right" | "left";
+}
+
+/**
+ * A tokenized instruction: the encoder's ids plus what keyword rows need. Position `i` of
+ * `ids`, `offsets` and `special` is row `i` of the step graph's `text_attention`.
+ */
+export interface TextTokens extends TokenizedText {
+  /** Token id per position, `length` long, padded on the layout's side. */
+  ids: Int32Array;
+  /** The ids without padding (special tokens included), as text encoders take them. */
+  unpadded: Int32Array;
+  /** Whether content tokens were dropped to fit the length. */
+  truncated: boolean;
+}
+
+/**
+ * Creates a tokenizer from the parsed `tokenizer.json`. WordLevel models read their unknown
+ * token from the tokenizer config in `@huggingface/tokenizers`, so it is passed on from the
+ * model section.
+ *
+ * @throws {EditMGTError} `invalid_manifest` when the JSON is not a tokenizer the library reads.
+ *
+ * @example
+ * ```ts
+ * import { loadTokenizer } from "@editmgt/editmgt/pipeline";
+ *
+ * const json = JSON.parse(await Deno.readTextFile("models/editmgt-tiny/tokenizer.json"));
+ * const tokenizer = loadTokenizer(json);
+ * ```
+ */
+export function loadTokenizer(json: unknown): Tokenizer {
+  const model = (json as { model?: { unk_token?: unknown } } | null)?.model;
+  const config = typeof model?.unk_token === "string" ? { unk_token: model.unk_token } : {};
+  try {
+    return new Tokenizer(json as object, config);
+  } catch (cause) {
+    throw new EditMGTError(
+      "invalid_manifest",
+      `tokenizer.json could not be loaded: ${cause instanceof Error ? cause.message : cause}`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Tokenizes `text` to exactly `layout.length` ids. Special tokens added by the post-processor
+ * stay when the content is too long (only content tokens are cut, from the end), and pad
+ * positions get `padTokenId`, offsets `[0, 0]` and `special: true`.
+ *
+ * @throws {EditMGTError} `invalid_input` when the tokenizer maps a piece of the text to no id
+ * (a vocabulary without an unknown token), or the special tokens alone exceed the length.
+ *
+ * @example
+ * ```ts
+ * import { loadTokenizer, tokenizeText } from "@editmgt/editmgt/pipeline";
+ *
+ * const tokenizer = loadTokenizer({
+ *   version: "1.0", truncation: null, padding: null, added_tokens: [],
+ *   normalizer: { type: "Lowercase" }, pre_tokenizer: { type: "Whitespace" },
+ *   post_processor: null, decoder: null,
+ *   model: { type: "WordLevel", vocab: { "<pad>": 0, "<unk>": 1, red: 2, circle: 3 }, unk_token: "<unk>" },
+ * });
+ * const tokens = tokenizeText(tokenizer, "the Red circle", { length: 5, padTokenId: 0 });
+ * console.log(tokens.ids); // Int32Array [1, 2, 3, 0, 0]
+ * console.log(tokens.offsets[1]); // [4, 7]
+ * ```
+ */
+export function tokenizeText(tokenizer: Tokenizer, text: string, layout: TextLayout): TextTokens {
+  const full = tokenizer.encode(text, { add_special_tokens: true });
+  const content = tokenizer.encode(text, { add_special_tokens: false });
+  const prefix = commonPrefixLength(full.ids, content.ids);
+  const suffix = full.ids.length - prefix - content.ids.length;
+  const room = layout.length - prefix - Math.max(0, suffix);
+  if (suffix < 0 || room < 0) {
+    throw new EditMGTError(
+      "invalid_input",
+      `the tokenizer adds ${full.ids.length - content.ids.length} special tokens, more than the ` +
+        `text length ${layout.length} leaves room for`,
+    );
+  }
+  const kept = Math.min(room, content.ids.length);
+  const contentOffsets = alignOffsets(text, content.tokens);
+  const ids: number[] = [];
+  const offsets: [number, number][] = [];
+  const special: boolean[] = [];
+  const push = (id: number | undefined, offset: [number, number], isSpecial: boolean) => {
+    if (id === undefined || !Number.isInteger(id)) {
+      throw new EditMGTError(
+        "invalid_input",
+        `the tokenizer has no id for a piece of the instruction "${text.slice(...offset)}"; ` +
+          "rephrase it with words the model knows",
+      );
+    }
+    ids.push(id);
+    offsets.push(offset);
+    special.push(isSpecial);
+  };
+  for (let i = 0; i < prefix; i++) push(full.ids[i], [0, 0], true);
+  for (let i = 0; i < kept; i++) push(content.ids[i], contentOffsets[i], false);
+  for (let i = prefix + content.ids.length; i < full.ids.length; i++) {
+    push(full.ids[i], [0, 0], true);
+  }
+
+  const padCount = layout.length - ids.length;
+  const pads = {
+    ids: new Array<number>(padCount).fill(layout.padTokenId),
+    offsets: Array.from({ length: padCount }, (): [number, number] => [0, 0]),
+    special: new Array<boolean>(padCount).fill(true),
+  };
+  const left = layout.padSide === "left";
+  return {
+    text,
+    ids: Int32Array.from(left ? [...pads.ids, ...ids] : [...ids, ...pads.ids]),
+    offsets: left ? [...pads.offsets, ...offsets] : [...offsets, ...pads.offsets],
+    special: left ? [...pads.special, ...special] : [...special, ...pads.special],
+    unpadded: Int32Array.from(ids),
+    truncated: kept < content.ids.length,
+  };
+}
+
+function commonPrefixLength(full: readonly number[], content: readonly number[]): number {
+  if (content.length === 0) return full.length;
+  for (let start = 0; start + content.length <= full.length; start++) {
+    if (content.every((id, i) => full[start + i] === id)) return start;
+  }
+  return -1;
+}
+
+/** Marks that tokenizers put in token strings for a leading space or a word continuation. */
+const SPACE_MARKS = /^(?:\u2581|\u0120|##)+|[\u2581\u0120]/gu;
+
+/**
+ * Character spans of content tokens in `text`, recovered by matching each token's string
+ * (space marks removed) case-insensitively from where the previous token ended. A token that
+ * cannot be found (an unknown token, bytes of a split character) spans the next word after
+ * the cursor, so keyword rows still see it.
+ */
+export function alignOffsets(text: string, tokens: readonly string[]): [number, number][] {
+  const haystack = lowerCaseSameLength(text);
+  const offsets: [number, number][] = [];
+  let cursor = 0;
+  for (const token of tokens) {
+    const piece = token.replace(SPACE_MARKS, " ").trim().toLowerCase();
+    const found = piece.length > 0 ? haystack.indexOf(piece, cursor) : -1;
+    if (found >= 0) {
+      offsets.push([found, found + piece.length]);
+      cursor = found + piece.length;
+      continue;
+    }
+    const word = /\S+/u.exec(haystack.slice(cursor));
+    const start = word === null ? cursor : cursor + word.index;
+    cursor = word === null ? cursor : start + word[0].length;
+    offsets.push([start, cursor]);
+  }
+  return offsets;
+}
+
+/** `text` lower-cased character by character, keeping characters whose lower case is longer. */
+function lowerCaseSameLength(text: string): string {
+  return Array.from(text, (char) => {
+    const lower = char.toLowerCase();
+    return lower.length === char.length ? lower : char;
+  }).join("");
+}

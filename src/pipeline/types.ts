@@ -1,0 +1,122 @@
+/**
+ * The data that goes into and comes out of one edit (the Engine contract): request, result,
+ * progress events. Plain objects and typed arrays only, so they cross a Worker boundary
+ * unchanged.
+ *
+ * @module
+ */
+
+import type { DeviceName } from "../model/backend.ts";
+import type { BinaryMask, RgbaImage } from "../image/types.ts";
+import type { EditOptions } from "../schema/options.ts";
+
+/** One edit to make. */
+export interface EditInput {
+  /** The source image, any size (it is resized to the model resolution and back). */
+  image: RgbaImage;
+  /** What to change, in words ("make the red circle blue"). */
+  instruction: string;
+  /**
+   * Inpainting: the region to regenerate, either a mask image of the source's size (bright,
+   * opaque pixels are set) or a binary token mask on the model's VQ grid. Tokens outside it keep
+   * the source.
+   */
+  mask?: RgbaImage | BinaryMask;
+  /** Sampler and localization options; the model manifest's defaults fill the gaps. */
+  options?: EditOptions;
+}
+
+/** A map on a grid, row-major. */
+export interface GridMap<T extends Float32Array | Uint8Array> {
+  /** Columns. */
+  width: number;
+  /** Rows. */
+  height: number;
+  /** `width * height` values. */
+  data: T;
+}
+
+/** The localization map of an edit on the transformer grid, values in [0, 1]. */
+export interface EditLocalization extends GridMap<Float32Array> {
+  /** The lambda region hold compared against (resolved when "auto"; 0 = nothing held). */
+  lambda: number;
+}
+
+/** Milliseconds spent in each phase of an edit. */
+export interface EditTimings {
+  /** Tokenizing and encoding the instruction (and the negative prompt, when not cached). */
+  textMs: number;
+  /** Decoding checks, resizing and VQ-encoding the source. */
+  encodeMs: number;
+  /** The sampler loop (every transformer step, previews included). */
+  stepsMs: number;
+  /** VQ-decoding the tokens and compositing at the original size. */
+  decodeMs: number;
+  /** The whole edit. */
+  totalMs: number;
+}
+
+/** The result of one edit. */
+export interface EditResult {
+  /** The edited image at the source's size. */
+  image: RgbaImage;
+  /** The seed that produced it (the given one or the random one that was drawn). */
+  seed: number;
+  /** The last step's localization map (transformer grid). */
+  localization: EditLocalization;
+  /** Tokens on the VQ grid that the edit was allowed to change (1) or kept from the source (0). */
+  mask: GridMap<Uint8Array>;
+  /** Time per phase. */
+  timings: EditTimings;
+  /** The device the model ran on. */
+  device: DeviceName;
+}
+
+/** Bytes of model files read so far, out of the total the manifest declares. */
+export interface DownloadProgress {
+  /** Event kind. */
+  type: "download";
+  /** Bytes read so far over all files. */
+  loaded: number;
+  /** Bytes of all files together. */
+  total: number;
+  /** The file being read. */
+  file?: string;
+}
+
+/** Every session is made; edits can start. */
+export interface ReadyProgress {
+  /** Event kind. */
+  type: "ready";
+  /** The device the model runs on. */
+  device: DeviceName;
+}
+
+/** One decoding step finished. */
+export interface StepProgress {
+  /** Event kind. */
+  type: "step";
+  /** 1-based number of the step that finished. */
+  index: number;
+  /** Number of steps. */
+  total: number;
+  /** The image so far, at the model resolution, every `previewEvery` steps. */
+  preview?: RgbaImage;
+}
+
+/** The edit is complete. */
+export interface DoneProgress {
+  /** Event kind. */
+  type: "done";
+}
+
+/** Progress of loading a model or running an edit: one typed union. */
+export type EditProgress = DownloadProgress | ReadyProgress | StepProgress | DoneProgress;
+
+/** Cancellation and progress for one call. */
+export interface EditCallOptions {
+  /** Aborting rejects the call with an `aborted` error; the pipeline stays usable. */
+  signal?: AbortSignal;
+  /** Called with progress events. */
+  onProgress?: (event: EditProgress) => void;
+}
