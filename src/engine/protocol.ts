@@ -1,12 +1,13 @@
 /**
  * The message protocol between an {@linkcode Engine} and the Worker that hosts its pipeline. The
- * same messages serve a browser Web Worker and a Deno Worker. Pixel buffers travel as
- * transferables; errors travel as the JSON body of an `EditMGTError`.
+ * same messages serve a browser Web Worker and a Deno Worker. Inputs are copied (the caller keeps
+ * its buffers); results and previews are transferred. Errors travel as the JSON body of an
+ * `EditMGTError`.
  *
  * @module
  */
 
-import type { ErrorBody } from "../errors/mod.ts";
+import { EditMGTError, type ErrorBody } from "../errors/mod.ts";
 import type { DeviceName } from "../model/backend.ts";
 import type { EditInput, EditLocalization, EditProgress, EditResult } from "../pipeline/types.ts";
 import type { BackendOptions } from "../model/select.ts";
@@ -128,13 +129,6 @@ export type EngineResponse =
   | ErrorMessage
   | DisposedMessage;
 
-/** The buffers of an input worth transferring instead of copying. */
-export function inputTransferables(input: EditInput): ArrayBuffer[] {
-  const buffers = [input.image.data.buffer];
-  if (input.mask) buffers.push(input.mask.data.buffer);
-  return uniqueArrayBuffers(buffers);
-}
-
 /** The buffers of a result (image, map, mask) to transfer back. */
 export function resultTransferables(result: EditResult): ArrayBuffer[] {
   return uniqueArrayBuffers([
@@ -156,4 +150,11 @@ function uniqueArrayBuffers(buffers: ArrayBufferLike[]): ArrayBuffer[] {
   return [...new Set(buffers)].filter((buffer): buffer is ArrayBuffer =>
     buffer instanceof ArrayBuffer
   );
+}
+
+/** The JSON body of any thrown value: an `EditMGTError`'s own, or an `internal` error's. */
+export function errorBody(error: unknown): ErrorBody {
+  if (error instanceof EditMGTError) return error.toJSON();
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new EditMGTError("internal", `the engine failed: ${message}`).toJSON();
 }

@@ -1,0 +1,128 @@
+/**
+ * The worker side of the engine: owns one {@linkcode EditPipeline}, answers the messages of
+ * `protocol.ts`, runs calls one at a time (the pipeline queues them) and aborts the one a
+ * `cancel` names. It talks through anything with `postMessage` (a Worker's global scope or a
+ * `MessagePort`), so it is tested without a Worker.
+ *
+ * @module
+ */
+
+import { EditPipeline } from "../pipeline/pipeline.ts";
+import type { EditProgress } from "../pipeline/types.ts";
+import { localModelOptions } from "./local.ts";
+import {
+  type EngineRequest,
+  type EngineResponse,
+  errorBody,
+  type InitMessage,
+  progressTransferables,
+  resultTransferables,
+} from "./protocol.ts";
+
+/** Where the host sends its answers. */
+export interface HostPort {
+  /** Sends one message, transferring `transfer`. */
+  postMessage(message: EngineResponse, transfer: Transferable[]): void;
+}
+
+/** Handles one incoming message. */
+export type RequestHandler = (request: EngineRequest) => void;
+
+/**
+ * Creates the message handler of a pipeline host that answers on `port`.
+ *
+ * @example
+ * ```ts
+ * import { createPipelineHost } from "@editmgt/editmgt/engine";
+ *
+ * // Inside a worker module:
+ * const handle = createPipelineHost({
+ *   postMessage: (message, transfer) => self.postMessage(message, transfer),
+ * });
+ * self.onmessage = (event) => handle(event.data);
+ * ```
+ */
+export function createPipelineHost(port: HostPort): RequestHandler {
+  let pipeline: Promise<EditPipeline> | null = null;
+  const running = new Map<number, AbortController>();
+  const post = (message: EngineResponse, transfer: Transferable[] = []) =>
+    port.postMessage(message, transfer);
+  const progress = (job: number) => (event: EditProgress) =>
+    post({ type: "progress", job, event }, progressTransferables(event));
+
+  const call = async <T>(
+    job: number,
+    work: (pipeline: EditPipeline, signal: AbortSignal) => Promise<T>,
+    answer: (result: T) => void,
+  ) => {
+    const controller = new AbortController();
+    running.set(job, controller);
+    try {
+      if (pipeline === null) throw new Error("the engine got a call before init");
+      answer(await work(await pipeline, controller.signal));
+    } catch (error) {
+      post({ type: "error", job, error: errorBody(error) });
+    } finally {
+      running.delete(job);
+    }
+  };
+
+  const init = (message: InitMessage) => {
+    pipeline = loadPipeline(message, progress(0));
+    pipeline.then(
+      (loaded) => post({ type: "ready", device: loaded.device }),
+      (error) => post({ type: "error", job: 0, error: errorBody(error) }),
+    );
+  };
+
+  return (request: EngineRequest) => {
+    switch (request.type) {
+      case "init":
+        init(request);
+        break;
+      case "edit":
+        call(
+          request.job,
+          (loaded, signal) =>
+            loaded.edit(request.input, { signal, onProgress: progress(request.job) }),
+          (result) =>
+            post({ type: "edit-result", job: request.job, result }, resultTransferables(result)),
+        );
+        break;
+      case "preview-region":
+        call(
+          request.job,
+          (loaded, signal) => loaded.previewRegion(request.input, { signal }),
+          (localization) =>
+            post({ type: "preview-region-result", job: request.job, localization }, [
+              localization.data.buffer as ArrayBuffer,
+            ]),
+        );
+        break;
+      case "cancel":
+        running.get(request.job)?.abort(new DOMException("cancelled", "AbortError"));
+        break;
+      case "dispose":
+        for (const controller of running.values()) controller.abort();
+        (pipeline ?? Promise.reject(new Error("never loaded")))
+          .then((loaded) => loaded.dispose())
+          .catch(() => {})
+          .finally(() => post({ type: "disposed" }));
+        break;
+    }
+  };
+}
+
+async function loadPipeline(
+  message: InitMessage,
+  onProgress: (event: EditProgress) => void,
+): Promise<EditPipeline> {
+  const url = new URL(message.manifest);
+  return await EditPipeline.load(url, {
+    ...(await localModelOptions(url)),
+    base: url,
+    device: message.device,
+    backendOptions: message.backend,
+    onProgress,
+  });
+}

@@ -1,0 +1,35 @@
+/**
+ * The engine: a model loaded on a device behind one interface, hosted in a Worker (Deno Worker
+ * or Web Worker, one message protocol) so the caller's thread never blocks on `session.run`,
+ * or in the caller's thread. Cancellation is forwarded to the worker; errors come back as
+ * `EditMGTError`s with their stable codes.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from "@editmgt/editmgt/engine";
+ *
+ * const engine = createEngine({ manifest: "models/editmgt-tiny", device: "wasm" });
+ * await engine.ready;
+ * await engine.dispose();
+ * ```
+ *
+ * @module
+ */
+
+export { createEngine, type Engine, type EngineOptions } from "./engine.ts";
+export { createPipelineHost, type HostPort, type RequestHandler } from "./host.ts";
+export type {
+  CancelMessage,
+  DisposedMessage,
+  DisposeMessage,
+  EditMessage,
+  EditResultMessage,
+  EngineRequest,
+  EngineResponse,
+  ErrorMessage,
+  InitMessage,
+  PreviewRegionMessage,
+  PreviewRegionResultMessage,
+  ProgressMessage,
+  ReadyMessage,
+} from "./protocol.ts";
