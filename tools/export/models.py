@@ -65,17 +65,26 @@ def _state(checkpoint: Dict[str, Any], key: str) -> Dict[str, Any]:
             for k, v in checkpoint[key].items()}
 
 
-def from_training_checkpoints(checkpoint: Path, vq_checkpoint: Path, tokenizer_json: Optional[Path] = None,
-                              config: Optional[str] = None) -> ModelBundle:
-    """Load the tiny model written by tools/train (``final.pt`` of the transformer run and of the VQ run).
+def from_training_checkpoints(checkpoint: Path, vq_checkpoint: Optional[Path] = None,
+                              tokenizer_json: Optional[Path] = None, config: Optional[str] = None) -> ModelBundle:
+    """Load the tiny model written by tools/train, strictly.
 
-    The transformer checkpoint carries its ``spec`` (configs, micro_conds, timestep convention,
-    localization blocks); ``config`` names the base config when the spec does not. Every load is strict.
+    ``checkpoint`` is either a bundle folder of ``tools/train/bundle.py`` (``model.pt``, ``vq.pt``,
+    ``tokenizer.json``) or a transformer ``final.pt`` (then ``vq_checkpoint`` is the VQ run's
+    ``final.pt``; the tokenizer defaults to the ``tokenizer.json`` beside the checkpoint). The transformer
+    checkpoint carries its ``spec`` (configs, micro_conds, timestep convention, localization blocks);
+    ``config`` names the base transformer config when the spec does not.
     """
+    checkpoint = Path(checkpoint)
+    if checkpoint.is_dir():
+        vq_checkpoint = vq_checkpoint or checkpoint / "vq.pt"
+        tokenizer_json = tokenizer_json or checkpoint / "tokenizer.json"
+        checkpoint = checkpoint / "model.pt"
+    if vq_checkpoint is None:
+        raise ValueError("a transformer checkpoint file needs --vq-checkpoint (or pass a bundle folder)")
     state = torch.load(checkpoint, map_location="cpu")
     spec = state.get("spec", {})
-    transformer_spec = spec.get("transformer_config", config or "tiny")
-    transformer = Transformer2DModel(transformer_config(transformer_spec))
+    transformer = Transformer2DModel(transformer_config(spec.get("transformer_config", config or "tiny")))
     load_strict(transformer, _state(state, "transformer"), f"transformer ({checkpoint})")
     text_config = TextEncoderConfig(**spec["text_config"])
     encoder = TextEncoder(text_config)
@@ -83,7 +92,7 @@ def from_training_checkpoints(checkpoint: Path, vq_checkpoint: Path, tokenizer_j
     vq_state = torch.load(vq_checkpoint, map_location="cpu")
     vq = VQModel(vq_config(vq_state["vq_config"]))
     load_strict(vq, _state(vq_state, "model"), f"VQ ({vq_checkpoint})")
-    tokenizer_json = tokenizer_json or Path(checkpoint).parent / "tokenizer.json"
+    tokenizer_json = tokenizer_json or checkpoint.parent / "tokenizer.json"
     return ModelBundle(transformer.eval(), vq.eval(), [text_component(encoder, tokenizer_json)],
                        micro_conds=spec["micro_conds"], timestep=spec["timestep"],
                        localization_blocks=spec["localization_blocks"], text_length=text_config.length)

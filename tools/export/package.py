@@ -81,6 +81,17 @@ class PackageReport:
         return "\n".join(lines)
 
 
+UPSTREAM_LOCALIZATION_BLOCKS = tuple(range(28, 37))  # upstream infer.py: single blocks 14-22
+
+
+def default_localization_blocks(config) -> List[int]:
+    """Upstream's band (global blocks 28-36) when the model has it, else the 2nd and 3rd single blocks."""
+    count = config.num_layers + config.num_single_layers
+    if count > UPSTREAM_LOCALIZATION_BLOCKS[-1]:
+        return list(UPSTREAM_LOCALIZATION_BLOCKS)
+    return [i for i in (config.num_layers + 1, config.num_layers + 2) if i < count] or [count - 1]
+
+
 def for_export(module: nn.Module, fp16: bool) -> nn.Module:
     """The module to trace: a float64 copy for fp16 export (see fp16.py), else the module itself."""
     module = module.eval()
