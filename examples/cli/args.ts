@@ -95,7 +95,8 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...args],
+      // `deno task edit -- ...` passes the "--" on; it only separates task arguments.
+      args: args[0] === "--" ? args.slice(1) : [...args],
       allowPositionals: true,
       allowNegative: true,
       options: {
