@@ -9,10 +9,10 @@
 
 import { pathToFileURL } from "node:url";
 import { type ModelPackage, type ModelPackageOptions, openModelPackage } from "./package.ts";
-import { abortedError, fetchSource, type FileSource, missingFileError } from "./source.ts";
+import { abortedError, fetchSource, type FileRequest, missingFileError } from "./source.ts";
 
 /**
- * Reads `file:` URLs from disk and fetches the rest. Needs `--allow-read` for local models and
+ * A {@linkcode FileSource} that reads `file:` URLs from disk and fetches the rest. Needs `--allow-read` for local models and
  * `--allow-net` for remote ones.
  *
  * @example
@@ -22,7 +22,7 @@ import { abortedError, fetchSource, type FileSource, missingFileError } from "./
  * const bytes = await denoSource({ url: new URL("file:///models/tiny/manifest.json") });
  * ```
  */
-export const denoSource: FileSource = async (request) => {
+export async function denoSource(request: FileRequest): Promise<Uint8Array> {
   if (request.url.protocol !== "file:") return await fetchSource(request);
   try {
     const bytes = await Deno.readFile(request.url, { signal: request.signal });
@@ -33,7 +33,7 @@ export const denoSource: FileSource = async (request) => {
     if (request.signal?.aborted) throw abortedError(request.url, cause);
     throw cause;
   }
-};
+}
 
 /** The current working directory as a folder URL, the base for relative local paths. */
 export function workingDirectoryUrl(): URL {

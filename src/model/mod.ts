@@ -54,6 +54,9 @@ export {
   type VerifiedFile,
 } from "./package.ts";
 export { type BackendOptions, createBackend } from "./select.ts";
+export type { NodeBackendOptions } from "./backends/node.ts";
+export type { WasmBackendOptions } from "./backends/wasm.ts";
+export type { WebGpuBackendOptions } from "./backends/webgpu.ts";
 export { fetchSource, type FileRequest, type FileSource } from "./source.ts";
 export { float32Scalar, float32Tensor, int64Tensor, readFloat32, readTokenIds } from "./tensors.ts";
 export { type FileExpectation, sha256Hex, verifyFile } from "./verify.ts";

@@ -24,7 +24,8 @@ export interface FileRequest {
 export type FileSource = (request: FileRequest) => Promise<Uint8Array>;
 
 /**
- * Reads a file with `fetch`, streaming the body so that progress is reported as it arrives.
+ * Reads a file with `fetch` (a {@linkcode FileSource}), streaming the body so that progress is
+ * reported as it arrives.
  *
  * @example
  * ```ts
@@ -36,7 +37,8 @@ export type FileSource = (request: FileRequest) => Promise<Uint8Array>;
  * });
  * ```
  */
-export const fetchSource: FileSource = async ({ url, bytes, signal, onProgress }) => {
+export async function fetchSource(request: FileRequest): Promise<Uint8Array> {
+  const { url, bytes, signal, onProgress } = request;
   let response: Response;
   try {
     response = await fetch(url, { signal });
@@ -60,7 +62,7 @@ export const fetchSource: FileSource = async ({ url, bytes, signal, onProgress }
     );
   }
   return await readBody(response.body, url, bytes, signal, onProgress);
-};
+}
 
 async function readBody(
   body: ReadableStream<Uint8Array>,
