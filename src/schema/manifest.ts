@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Schema } from "./schema.ts";
 
 /** Version tag of the manifest format this schema describes. */
 export const MANIFEST_FORMAT = "editmgt-manifest/1";
@@ -170,11 +171,7 @@ const ManifestDefaultsSchema = z.strictObject({
   negativePrompt: z.string(),
 });
 
-/**
- * Schema of a model package's `manifest.json` (format `editmgt-manifest/1`). The one definition:
- * the generated `manifest.schema.json` next to it is what the Python tools validate against.
- */
-export const ManifestSchema: z.ZodType<Manifest> = z.strictObject({
+const manifest = z.strictObject({
   format: z.literal(MANIFEST_FORMAT),
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).describe("model id, used in URLs"),
   version: z.string().min(1),
@@ -211,8 +208,8 @@ export const ManifestSchema: z.ZodType<Manifest> = z.strictObject({
   }),
   defaults: ManifestDefaultsSchema,
   components: z.array(ManifestComponentSchema).min(1),
-}).superRefine((manifest, context) => {
-  if (manifest.vq.maskTokenId < manifest.vq.codebookSize) {
+}).superRefine((value, context) => {
+  if (value.vq.maskTokenId < value.vq.codebookSize) {
     context.addIssue({
       code: "custom",
       path: ["vq", "maskTokenId"],
@@ -220,7 +217,7 @@ export const ManifestSchema: z.ZodType<Manifest> = z.strictObject({
     });
   }
   const names = new Set<string>();
-  manifest.components.forEach((component, index) => {
+  value.components.forEach((component, index) => {
     if (names.has(component.name)) {
       context.addIssue({
         code: "custom",
@@ -231,7 +228,7 @@ export const ManifestSchema: z.ZodType<Manifest> = z.strictObject({
     names.add(component.name);
   });
   for (const kind of ["vq-encoder", "vq-decoder", "transformer"] as const) {
-    const count = manifest.components.filter((component) => component.kind === kind).length;
+    const count = value.components.filter((component) => component.kind === kind).length;
     if (count !== 1) {
       context.addIssue({
         code: "custom",
@@ -242,7 +239,7 @@ export const ManifestSchema: z.ZodType<Manifest> = z.strictObject({
   }
   for (const kind of ["tokenizer", "text-encoder"] as const) {
     const roles = new Set(
-      manifest.components.filter((component) => component.kind === kind)
+      value.components.filter((component) => component.kind === kind)
         .flatMap((component) =>
           component.role === "both" ? ["context", "pooled"] : [component.role ?? "both"]
         ),
@@ -267,11 +264,17 @@ export const ManifestSchema: z.ZodType<Manifest> = z.strictObject({
   }
 });
 
+/**
+ * Schema of a model package's `manifest.json` (format `editmgt-manifest/1`). The one definition:
+ * the generated `manifest.schema.json` next to it is what the Python tools validate against.
+ */
+export const ManifestSchema: Schema<Manifest> = manifest;
+
 /** The JSON Schema (draft 2020-12) of {@linkcode ManifestSchema}, as committed in `manifest.schema.json`. */
 export function manifestJsonSchema(): Record<string, unknown> {
   return {
     $id: "https://jsr.io/@editmgt/editmgt/src/schema/manifest.schema.json",
     title: "EditMGT model manifest",
-    ...z.toJSONSchema(ManifestSchema, { target: "draft-2020-12", unrepresentable: "throw" }),
+    ...z.toJSONSchema(manifest, { target: "draft-2020-12", unrepresentable: "throw" }),
   };
 }

@@ -27,10 +27,13 @@ export {
 } from "./manifest.ts";
 export {
   type EditOptions,
+  editOptionsJsonSchema,
   EditOptionsSchema,
   type EditRequest,
+  editRequestJsonSchema,
   EditRequestSchema,
   MAX_PROMPT_CHARS,
   MAX_REQUEST_STEPS,
 } from "./options.ts";
 export { parseWith } from "./parse.ts";
+export type { SafeParseResult, Schema, SchemaIssue } from "./schema.ts";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Schema } from "./schema.ts";
 
 /** Most decoding steps a request may ask for (the sampler's own limit). */
 export const MAX_REQUEST_STEPS = 1000;
@@ -31,12 +32,7 @@ export interface EditOptions {
   composite?: boolean;
 }
 
-/**
- * The sampler and localization knobs a caller may set for one edit, shared by the SDK, the
- * server's request parsing and the OpenAPI document. Every field is optional: the model
- * manifest's `defaults` fill the gaps.
- */
-export const EditOptionsSchema: z.ZodType<EditOptions> = z.strictObject({
+const editOptions = z.strictObject({
   steps: z.int().min(1).max(MAX_REQUEST_STEPS).optional().describe("decoding steps"),
   guidance: z.number().min(0).max(100).optional().describe("classifier-free guidance scale"),
   gamma: z.number().positive().max(100).optional().describe(
@@ -67,6 +63,13 @@ export const EditOptionsSchema: z.ZodType<EditOptions> = z.strictObject({
   ),
 });
 
+/**
+ * Schema of {@linkcode EditOptions}: the sampler and localization knobs a caller may set for one edit, shared by the SDK, the
+ * server's request parsing and the OpenAPI document. Every field is optional: the model
+ * manifest's `defaults` fill the gaps.
+ */
+export const EditOptionsSchema: Schema<EditOptions> = editOptions;
+
 /** The JSON part of an edit request: which model, what to do, how. */
 export interface EditRequest {
   /** Model id; the server's default model when absent. */
@@ -77,11 +80,23 @@ export interface EditRequest {
   options?: EditOptions;
 }
 
-/** Schema of {@linkcode EditRequest}; the image travels beside it. */
-export const EditRequestSchema: z.ZodType<EditRequest> = z.strictObject({
+const editRequest = z.strictObject({
   model: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).optional().describe(
     "model id; the server's default model when absent",
   ),
   instruction: z.string().trim().min(1).max(MAX_PROMPT_CHARS).describe("what to change"),
-  options: EditOptionsSchema.optional(),
+  options: editOptions.optional(),
 });
+
+/** Schema of {@linkcode EditRequest}; the image travels beside it. */
+export const EditRequestSchema: Schema<EditRequest> = editRequest;
+
+/** JSON Schema (draft 2020-12) of {@linkcode EditOptions}, for OpenAPI documents. */
+export function editOptionsJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(editOptions, { target: "draft-2020-12", unrepresentable: "throw" });
+}
+
+/** JSON Schema (draft 2020-12) of {@linkcode EditRequest}, for OpenAPI documents. */
+export function editRequestJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(editRequest, { target: "draft-2020-12", unrepresentable: "throw" });
+}

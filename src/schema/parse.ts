@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type { Schema } from "./schema.ts";
 import { EditMGTError, type ErrorCode } from "../errors/mod.ts";
 
 /**
@@ -13,11 +13,11 @@ import { EditMGTError, type ErrorCode } from "../errors/mod.ts";
  * console.log(options.steps); // 16
  * ```
  */
-export function parseWith<Schema extends z.ZodType>(
-  schema: Schema,
+export function parseWith<T>(
+  schema: Schema<T>,
   value: unknown,
   code: ErrorCode = "invalid_input",
-): z.output<Schema> {
+): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { isEditMGTError } from "../../src/errors/mod.ts";
-import { EditOptionsSchema, EditRequestSchema, parseWith } from "../../src/schema/mod.ts";
+import {
+  editOptionsJsonSchema,
+  EditOptionsSchema,
+  editRequestJsonSchema,
+  EditRequestSchema,
+  parseWith,
+} from "../../src/schema/mod.ts";
 
 Deno.test("edit options: every field is optional and sensible values pass", () => {
   assert.deepEqual(parseWith(EditOptionsSchema, {}), {});
@@ -53,4 +59,15 @@ Deno.test("edit requests need a non-empty instruction and trim it", () => {
     code: "invalid_input",
   });
   assert.throws(() => parseWith(EditRequestSchema, {}), { code: "invalid_input", status: 400 });
+});
+
+Deno.test("the edit request's JSON Schema (for OpenAPI) lists the fields and their limits", () => {
+  const schema = editRequestJsonSchema() as {
+    required: string[];
+    properties: { options: { properties: Record<string, { maximum?: number }> } };
+  };
+  assert.deepEqual(schema.required, ["instruction"]);
+  assert.equal(schema.properties.options.properties.steps.maximum, 1000);
+  const options = editOptionsJsonSchema() as { additionalProperties: boolean };
+  assert.equal(options.additionalProperties, false);
 });
