@@ -34,6 +34,8 @@ const INPUT_ERRORS: ReadonlySet<string> = new Set([
   "invalid_input",
   "unsupported_format",
   "payload_too_large",
+  "image_too_large",
+  "corrupt_image",
 ]);
 
 /** The exit code for a failure. */

@@ -12,12 +12,7 @@ import { sizeMismatch } from "../image/errors.ts";
 import { assertPixelLimit, DEFAULT_MAX_PIXELS } from "../image/header.ts";
 import { maskFromImage, pixelMaskToTokenMask } from "../image/mask.ts";
 import type { BinaryMask, RgbaImage, Size } from "../image/types.ts";
-
-/** An image as pixels, or as encoded PNG/JPEG/WebP bytes. */
-export type ImageSource = RgbaImage | Uint8Array;
-
-/** A mask as a mask image (pixels or encoded bytes) or as a token mask on the VQ grid. */
-export type MaskSource = RgbaImage | BinaryMask | Uint8Array;
+import type { ImageSource, MaskSource } from "./types.ts";
 
 /**
  * The source image as checked RGBA pixels. Encoded bytes are decoded (EXIF orientation

@@ -20,12 +20,13 @@
  * @module
  */
 
-export { type ImageSource, type MaskSource, readSourceImage, readUserMask } from "./input.ts";
+export { readSourceImage, readUserMask } from "./input.ts";
 export { type ResolvedEditOptions, resolveEditOptions } from "./options.ts";
 export { EditPipeline, type EditPipelineLoadOptions } from "./pipeline.ts";
 export { PreviewQueue, type PreviewQueueOptions } from "./preview.ts";
 export { type HeldRegion, keepMask } from "./region.ts";
 export {
+  checkInstruction,
   type InstructionText,
   loadModelTokenizers,
   type ModelTokenizers,
@@ -48,6 +49,8 @@ export type {
   EditResult,
   EditTimings,
   GridMap,
+  ImageSource,
+  MaskSource,
   ReadyProgress,
   StepProgress,
 } from "./types.ts";

@@ -29,7 +29,12 @@ import { readSourceImage, readUserMask } from "./input.ts";
 import { type ResolvedEditOptions, resolveEditOptions } from "./options.ts";
 import { PreviewQueue } from "./preview.ts";
 import { keepMask } from "./region.ts";
-import { loadModelTokenizers, type ModelTokenizers, PromptEncoder } from "./text.ts";
+import {
+  checkInstruction,
+  loadModelTokenizers,
+  type ModelTokenizers,
+  PromptEncoder,
+} from "./text.ts";
 import type {
   EditCallOptions,
   EditInput,
@@ -124,7 +129,8 @@ export class EditPipeline {
     const { onProgress, signal } = options;
     const model = await openModelPackage(location, {
       source: options.source,
-      base: options.base,
+      // An absolute location is its own base (the page's URL may be empty, as in Deno).
+      base: options.base ?? (URL.canParse(location) ? location : undefined),
       signal,
       onProgress: (event) =>
         onProgress?.({
@@ -281,6 +287,7 @@ export class EditPipeline {
     const { vq, resolution } = this.manifest;
     const encodeStarted = now();
     const options = resolveEditOptions(this.manifest, input.options);
+    checkInstruction(input.instruction);
     const source = await readSourceImage(input.image);
     const userMask = input.mask === undefined
       ? null

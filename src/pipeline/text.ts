@@ -84,7 +84,7 @@ export class PromptEncoder {
    * @throws {EditMGTError} `invalid_input` for an empty or over-long instruction.
    */
   async instruction(text: string): Promise<InstructionText> {
-    checkPrompt("instruction", text, false);
+    checkInstruction(text);
     const tokens = this.#tokenize(text);
     return { tokens, features: await this.#components.encodeText(this.#ids(text, tokens)) };
   }
@@ -118,6 +118,15 @@ export class PromptEncoder {
     });
     return { context: context.unpadded, pooled: pooled.unpadded };
   }
+}
+
+/**
+ * Rejects an instruction that is not a string, blank, or longer than `MAX_PROMPT_CHARS`.
+ *
+ * @throws {EditMGTError} `invalid_input`, with `details.field` "instruction".
+ */
+export function checkInstruction(text: unknown): asserts text is string {
+  checkPrompt("instruction", text, false);
 }
 
 /** Rejects prompts that are not strings, too long, or (unless allowed) blank. */

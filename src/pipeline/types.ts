@@ -10,10 +10,19 @@ import type { DeviceName } from "../model/backend.ts";
 import type { BinaryMask, RgbaImage } from "../image/types.ts";
 import type { EditOptions } from "../schema/options.ts";
 
+/** An image as RGBA pixels, or as encoded PNG/JPEG/WebP bytes (decoded by the pipeline). */
+export type ImageSource = RgbaImage | Uint8Array;
+
+/** A mask as a mask image (pixels or encoded bytes) or as a token mask on the VQ grid. */
+export type MaskSource = RgbaImage | BinaryMask | Uint8Array;
+
 /** One edit to make. */
 export interface EditInput {
-  /** The source image, any size (it is resized to the model resolution and back). */
-  image: RgbaImage;
+  /**
+   * The source image, any size (it is resized to the model resolution and back). Encoded bytes
+   * are decoded where the pipeline runs: in the engine's Worker, off the caller's thread.
+   */
+  image: ImageSource;
   /** What to change, in words ("make the red circle blue"). */
   instruction: string;
   /**
@@ -21,7 +30,7 @@ export interface EditInput {
    * opaque pixels are set) or a binary token mask on the model's VQ grid. Tokens outside it keep
    * the source.
    */
-  mask?: RgbaImage | BinaryMask;
+  mask?: MaskSource;
   /** Sampler and localization options; the model manifest's defaults fill the gaps. */
   options?: EditOptions;
 }
