@@ -67,7 +67,8 @@ def main() -> None:
     report = export_package(args.out, spec, bundle.transformer, bundle.vq, bundle.text, fp16=args.fp16,
                             external_data_threshold=args.external_data_threshold)
     print(report.table())
-    print(json.dumps({"manifest": str(args.out / "manifest.json"), "components": [c.__dict__ for c in report.components]}))
+    print(json.dumps({"manifest": str(args.out / "manifest.json"),
+                      "components": [c.__dict__ for c in report.components]}))
 
 
 if __name__ == "__main__":

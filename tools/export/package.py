@@ -37,6 +37,7 @@ class PackageSpec:
     localization_blocks: Sequence[int]
     text_length: int
     pad_token_id: int = 0
+    text_extra: Dict[str, Any] = field(default_factory=dict)  # padSide, pooledLength, pooledPadTokenId
     license: str = "MIT"
     defaults: Dict[str, Any] = field(default_factory=lambda: {
         "steps": 12, "guidance": 2.0, "gamma": 1.1, "lambda": "auto", "temperature": [2, 0],
@@ -193,7 +194,7 @@ def export_package(out: Path, spec: PackageSpec, transformer: nn.Module, vq: nn.
         mask_token_id=config.mask_token_id, transformer_grid=transformer_grid, timestep=spec.timestep,
         micro_conds=spec.micro_conds, localization_blocks=spec.localization_blocks,
         text={"length": spec.text_length, "contextDim": config.joint_attention_dim,
-              "pooledDim": config.pooled_projection_dim, "padTokenId": spec.pad_token_id},
+              "pooledDim": config.pooled_projection_dim, "padTokenId": spec.pad_token_id, **spec.text_extra},
         defaults=spec.defaults, components=components)
     manifest_lib.write_manifest(out, manifest, validate=validate, require_text=bool(text))
     return PackageReport(manifest, reports)

@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from tools.convert.convert import convert
+from tools.convert.__main__ import main as convert_main
+from tools.convert.checkpoint import (CheckpointError, find_transformer_folder, load_checkpoint, read_component,
+                                      transformer_config_from, vq_config_from)
 from tools.convert.report import CheckpointMismatchError, compare_shapes, fold_keys, load_strict
-from tools.convert.synthetic import AMUSED_VQ_CONFIG, random_state, vq_shapes, write_component
+from tools.convert.synthetic import AMUSED_VQ_CONFIG, random_state, vq_shapes, write_checkpoint, write_component
+from tools.export.manifest import consistency_problems, validate_manifest
 from tools.safetensors import (SafetensorsError, float32_to_bfloat16_bits, read_header, read_safetensors,
                                write_safetensors)
 
@@ -106,3 +111,78 @@ def test_sharded_component_is_written_with_an_index(tmp_path):
     index = json.loads((tmp_path / "vqvae" / "diffusion_pytorch_model.safetensors.index.json").read_text())
     assert set(index["weight_map"]) == set(state)
     assert len(set(index["weight_map"].values())) == 3
+
+
+def _parity_checkpoint(folder, dtype="F32", shards=1, drop=(), transformer_subfolder="editmgt"):
+    """Synthetic EditMGT checkpoint: upstream's tiny weights (real key names) and a small random VQ."""
+    weights = np.load(f"{PARITY}/tiny_weights.npz")
+    kwargs = json.load(open(f"{PARITY}/tiny_call_args.json"))["tiny_constructor_kwargs"]
+    state = {k: weights[k] for k in weights.files if not k.startswith(drop)} if drop else \
+        {k: weights[k] for k in weights.files}
+    vq = dict(AMUSED_VQ_CONFIG, block_out_channels=[8, 16], latent_channels=8, num_vq_embeddings=64,
+              norm_num_groups=4, layers_per_block=1)
+    write_checkpoint(folder, dict(kwargs, _class_name="Transformer2DModel"), state, vq,
+                     random_state(vq_shapes(vq), 0), transformer_subfolder, dtype, shards)
+    return weights
+
+
+def test_checkpoint_loads_strictly_from_sharded_bf16_safetensors(tmp_path):
+    weights = _parity_checkpoint(tmp_path / "ckpt", dtype="BF16", shards=3)
+    transformer, vq, reports = load_checkpoint(tmp_path / "ckpt")
+    assert reports["transformer"].ok and reports["transformer"].matched == 135
+    assert reports["vq"].ok and vq.config.num_vq_embeddings == 64
+    key = "single_transformer_blocks.2.attn.to_q.weight"
+    expected = torch.from_numpy(weights[key]).bfloat16().float()
+    assert torch.equal(transformer.state_dict()[key], expected)
+    assert transformer.config.connector_type == "linear" and transformer.config.joint_attention_dim == 24
+
+
+def test_checkpoint_with_missing_block_fails_with_a_readable_report(tmp_path):
+    _parity_checkpoint(tmp_path / "ckpt", drop=("single_transformer_blocks.2.", "connector."))
+    with pytest.raises(CheckpointMismatchError) as error:
+        load_checkpoint(tmp_path / "ckpt")
+    text = str(error.value)
+    assert "single_transformer_blocks.2 (whole blocks)" in text
+    assert "connector.projector.weight" in text and "0 unexpected" in text
+
+
+def test_meissonic_layout_without_connector_and_unsupported_vq_configs(tmp_path):
+    config = transformer_config_from({"num_layers": 1, "num_single_layers": 1, "attention_head_dim": 8,
+                                      "num_attention_heads": 2, "joint_attention_dim": 16,
+                                      "pooled_projection_dim": 8, "axes_dims_rope": [2, 2, 4],
+                                      "vocab_size": 9, "codebook_size": 8, "text_encoder_architecture": "CLIP"})
+    assert config.connector_type == "none"
+    with pytest.raises(CheckpointError, match="no transformer folder"):
+        find_transformer_folder(tmp_path)
+    (tmp_path / "transformer").mkdir()
+    (tmp_path / "transformer" / "config.json").write_text("{}")
+    assert find_transformer_folder(tmp_path).name == "transformer"
+    with pytest.raises(CheckpointError, match="mid_block_add_attention.*norm_type|norm_type.*mid_block"):
+        vq_config_from(dict(AMUSED_VQ_CONFIG, norm_type="spatial", mid_block_add_attention=True))
+    with pytest.raises(CheckpointError, match="neither"):
+        read_component(tmp_path / "transformer")
+
+
+def test_convert_writes_a_package_whose_manifest_follows_the_schema(tmp_path):
+    _parity_checkpoint(tmp_path / "ckpt")
+    reports, package = convert(tmp_path / "ckpt", tmp_path / "out", resolution=32, text_length=8,
+                               localization_blocks=[3, 4], external_data_threshold=100_000)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    validate_manifest(manifest)
+    assert consistency_problems(manifest, require_text=False) == []
+    assert manifest["vq"] == {"grid": {"height": 16, "width": 16}, "codebookSize": 64, "maskTokenId": 71}
+    assert manifest["transformer"]["timestep"] == "step-index"
+    assert manifest["transformer"]["localizationBlocks"] == [3, 4]
+    assert manifest["text"] == {"length": 8, "contextDim": 24, "pooledDim": 20, "padTokenId": 0, "padSide": "left"}
+    assert manifest["defaults"]["steps"] == 36 and manifest["defaults"]["guidance"] == 6.0
+    transformer_files = [f["path"] for c in manifest["components"] if c["kind"] == "transformer" for f in c["files"]]
+    assert transformer_files == ["transformer.onnx", "transformer.onnx.data"]
+    assert [c.name for c in package.components] == ["vq_encoder", "vq_decoder", "transformer"]
+
+
+def test_convert_cli_exits_nonzero_with_the_report(tmp_path, monkeypatch, capsys):
+    _parity_checkpoint(tmp_path / "ckpt", drop=("transformer_blocks.1.",))
+    monkeypatch.setattr("sys.argv", ["convert", str(tmp_path / "ckpt"), str(tmp_path / "out")])
+    assert convert_main() == 1
+    assert "transformer_blocks.1 (whole blocks)" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "manifest.json").exists()
