@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { createBackend } from "../../src/model/select.ts";
 import type { Backend, DeviceName, NamedTensors } from "../../src/model/backend.ts";
 import { isEditMGTError } from "../../src/errors/mod.ts";
+import { parseManifest } from "../../src/model/manifest.ts";
+import { float32Scalar, float32Tensor, int64Tensor } from "../../src/model/tensors.ts";
 import { GRAPH_FILES, loadGoldens, maxAbsDifference, MODEL_BASIC } from "./fixture.ts";
 
 const DEVICES: readonly DeviceName[] = ["node", "wasm", "webgpu"];
@@ -129,5 +131,78 @@ Deno.test({
       session.run(goldens.vq_decoder.inputs),
       (error) => isEditMGTError(error, "internal"),
     );
+  },
+});
+
+Deno.test({
+  name: "webgpu runs the fp16 tiny-random step graph (shader-f16) within fp16 tolerance of node",
+  ...sanitizers,
+  async fn() {
+    const fp16 = new URL("../fixtures/goldens/fp16/", import.meta.url);
+    const tolerances = JSON.parse(await Deno.readTextFile(new URL("tolerances.json", fp16)));
+    const model = await Deno.readFile(new URL("transformer.onnx", fp16));
+    // The fp16 export of the tiny-random transformer: same graph contract and dimensions.
+    const manifest = parseManifest(
+      JSON.parse(
+        await Deno.readTextFile(new URL("../fixtures/tiny-random/manifest.json", import.meta.url)),
+      ),
+    );
+    const { vq, text } = manifest;
+    const grid = [1, vq.grid.height, vq.grid.width];
+    const n = vq.grid.height * vq.grid.width;
+    const feeds: NamedTensors = {
+      tokens: int64Tensor(
+        Int32Array.from({ length: n }, (_, i) => i % 3 ? i % vq.codebookSize : vq.maskTokenId),
+        grid,
+      ),
+      ref_tokens: int64Tensor(
+        Int32Array.from({ length: n }, (_, i) => (i * 7) % vq.codebookSize),
+        grid,
+      ),
+      context: float32Tensor(
+        Float32Array.from({ length: 2 * text.length * text.contextDim }, (_, i) => Math.sin(i)),
+        [2, text.length, text.contextDim],
+      ),
+      pooled: float32Tensor(
+        Float32Array.from({ length: 2 * text.pooledDim }, (_, i) => Math.cos(i)),
+        [2, text.pooledDim],
+      ),
+      micro_conds: float32Tensor(Float32Array.from(manifest.transformer.microConds), [5]),
+      timestep: float32Tensor(new Float32Array([1 / 3]), [1]),
+      log_gamma: float32Scalar(Math.log(1.1)),
+      guidance_scale: float32Scalar(2),
+      uniform: float32Tensor(Float32Array.from({ length: n }, (_, i) => (i * 0.618034) % 1), [
+        1,
+        n,
+      ]),
+    };
+    const run = async (device: DeviceName) => {
+      const backend = await createBackend(device);
+      assert.ok(backend.capabilities.fp16, `${device} reports no fp16 support`);
+      const session = await backend.createSession({ model, externalData: [] });
+      try {
+        return await session.run(feeds);
+      } finally {
+        await session.release();
+      }
+    };
+    const cpu = await run("node");
+    const gpu = await run("webgpu");
+    const sampledCpu = cpu.sampled.data as BigInt64Array;
+    const sampledGpu = gpu.sampled.data as BigInt64Array;
+    const agreement = sampledGpu.filter((id, i) => id === sampledCpu[i]).length / n;
+    assert.ok(agreement >= tolerances.sampled.min_agreement, `sampled ids agree on ${agreement}`);
+    for (const name of ["ref_logprob", "text_attention"]) {
+      const { atol, rtol } = tolerances[name];
+      const expected = cpu[name].data as Float32Array;
+      const actual = gpu[name].data as Float32Array;
+      assert.equal(actual.length, expected.length);
+      actual.forEach((value, i) => {
+        assert.ok(
+          Math.abs(value - expected[i]) <= atol + rtol * Math.abs(expected[i]),
+          `${name}[${i}]: webgpu ${value}, node ${expected[i]}`,
+        );
+      });
+    }
   },
 });
