@@ -1,6 +1,7 @@
 /**
  * What the sampler feeds one transformer step (the step graph of DESIGN section 4). Text features
- * (context, pooled) and micro-conditioning belong to the model adapter, not to the sampler.
+ * (context, pooled) and micro-conditioning belong to the model adapter, not to the sampler. The
+ * arrays are the sampler's working buffers: read them during the call, copy what you keep.
  */
 export interface StepInput {
   /** Current tokens, `h * w` row-major, the mask id where unknown (graph input `tokens`). */
