@@ -79,20 +79,35 @@ export interface SampleOptions {
 
 /** Options after validation, with defaults filled in and per-step values precomputed. */
 export interface SamplePlan {
+  /** As in {@linkcode SampleOptions}. */
   refTokens: Int32Array;
+  /** As in {@linkcode SampleOptions}. */
   tokenGrid: Grid;
+  /** `h * w`. */
   tokenCount: number;
+  /** As in {@linkcode SampleOptions}. */
   codebookSize: number;
+  /** As in {@linkcode SampleOptions}. */
   maskTokenId: number;
+  /** As in {@linkcode SampleOptions}. */
   timestep: TimestepConvention;
+  /** As in {@linkcode SampleOptions}. */
   steps: number;
+  /** As in {@linkcode SampleOptions}. */
   guidance: number;
+  /** `log(gamma)`. */
   logGamma: number;
+  /** As in {@linkcode SampleOptions}, default applied. */
   lambda: number | "auto";
+  /** Temperature of every step. */
   temperatures: Float64Array;
+  /** As in {@linkcode SampleOptions}, default applied. */
   schedule: MaskSchedule;
+  /** The given or drawn seed. */
   seed: number;
+  /** 0/1 flags, or null without inpainting. */
   userMask: Uint8Array | null;
+  /** Layout with defaults applied, or null. */
   localization: Required<SamplerLocalization> | null;
 }
 
