@@ -8,7 +8,10 @@
  * feature into `capabilities.fp16`, and `loadModelComponents` refuses fp16 components on an
  * adapter without it before any session is made, with a `backend_unavailable` error that says
  * to use an fp32 model or another device. lavapipe has `shader-f16`; Chromium's SwiftShader
- * adapter does not.
+ * adapter does not. With it, WebGPU computes in half precision where onnxruntime's CPU kernels
+ * upcast: on the fp16 tiny-random step graph, lavapipe's ref log-probs are within 1.6e-2 of the
+ * fp32 graph on onnxruntime-node (the fp16 graph on node: 4.9e-3) and 96% of the sampled ids are
+ * equal (node: 99%); the fp32 graph on WebGPU matches node to 3.4e-6 with every id equal.
  *
  * @module
  */
