@@ -10,6 +10,7 @@ import {
   sample,
   type SampleOptions,
   type StepInput,
+  type StepModel,
   type StepOutput,
 } from "../../src/sampler/mod.ts";
 
@@ -28,7 +29,7 @@ export function formulaModel(
   textLength: number,
   cells: number,
   hot: number[],
-) {
+): StepModel {
   const attention = new Float32Array(textLength * cells);
   for (let r = 0; r < textLength; r++) {
     for (let c = 0; c < cells; c++) {
