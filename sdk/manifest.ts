@@ -1,0 +1,50 @@
+/**
+ * Opening a model's manifest in the page: from the network first (revalidated, so a new model
+ * version is seen at once), else from the copy stored beside the model files (offline use).
+ *
+ * @module
+ */
+
+import { EditMGTError } from "../src/errors/mod.ts";
+import { type ModelPackage, openModelPackage } from "../src/model/package.ts";
+import { fetchSource, type FileRequest } from "../src/model/source.ts";
+import { putJson, readStored } from "./store.ts";
+
+/** Options for {@linkcode openManifest}. */
+export interface OpenManifestOptions {
+  /** Where the manifest copy is stored and read offline; null for no storage. */
+  cache: Cache | null;
+  /** Base for a relative location; default the page's URL. */
+  base?: string | URL;
+  /** Cancels the request. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens the model package at `location` (folder or manifest URL). The manifest is validated
+ * before it is stored, so an error page or an invalid manifest never lands in the cache.
+ *
+ * @throws {EditMGTError} `invalid_manifest`, `unsupported_format`, `not_found`,
+ * `download_failed` (offline with no stored copy), `aborted`.
+ */
+export async function openManifest(
+  location: string | URL,
+  options: OpenManifestOptions,
+): Promise<ModelPackage> {
+  const { cache, signal } = options;
+  let fetched: Uint8Array | null = null;
+  const source = async (request: FileRequest): Promise<Uint8Array> => {
+    try {
+      fetched = await fetchSource({ ...request, signal });
+      return fetched;
+    } catch (error) {
+      const offline = error instanceof EditMGTError && error.code === "download_failed";
+      const stored = offline && cache !== null ? await readStored(cache, request.url) : undefined;
+      if (stored === undefined) throw error;
+      return stored;
+    }
+  };
+  const model = await openModelPackage(location, { source, base: options.base, signal });
+  if (fetched !== null && cache !== null) await putJson(cache, model.manifestUrl, fetched);
+  return model;
+}
