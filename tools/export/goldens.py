@@ -76,7 +76,8 @@ def step_near_ties(step: TransformerStep, inputs: Mapping[str, np.ndarray]) -> D
     names = ("tokens", "ref_tokens", "context", "pooled", "micro_conds", "timestep", "log_gamma")
     with torch.no_grad():
         logits, _ = step.logits_and_attention(*(torch.from_numpy(inputs[n]) for n in names))
-    return sampling_near_ties(logits.float().numpy(), float(inputs["guidance_scale"]), inputs["uniform"])
+    logits = logits.float().flatten(2).transpose(1, 2)  # [2, n, K]
+    return sampling_near_ties(logits.numpy(), float(inputs["guidance_scale"]), inputs["uniform"])
 
 
 def argmin_near_ties(encoder: VQEncoder, pixels: np.ndarray, margin: float = ARGMIN_TIE_MARGIN) -> np.ndarray:

@@ -33,40 +33,17 @@ Text encoder: ``input_ids`` int64 [B,T] -> ``context`` float32 [B,T,D], ``pooled
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Sequence
 
 import torch
 from torch import nn
 
-LOGPROB_FLOOR = 1e-20
+from tools.editmgt.sampling import categorical_draw, mean_text_attention
 
 
 def _dtype(module: nn.Module) -> torch.dtype:
     """The parameter dtype of a module (float32, or float64 while tracing for fp16 export)."""
     return next(module.parameters()).dtype
-
-
-def categorical_step(logits: torch.Tensor, guidance_scale: torch.Tensor, uniform: torch.Tensor,
-                     ref_tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """CFG mix, softmax and inverse-CDF draw over codebook logits [2, n, K] (row 0 uncond, row 1 cond).
-
-    Returns (sampled [1,n] int64, sampled_logprob [1,n], ref_logprob [1,n]); all arithmetic in float32.
-    ``ref_tokens`` [1,n] outside the codebook are clamped to K-1 (they never occur in a valid step).
-    """
-    logits = logits.float()
-    codebook = logits.shape[-1]
-    uncond, cond = logits[0], logits[1]
-    probs = torch.softmax(uncond + guidance_scale * (cond - uncond), dim=-1)  # [n, K]
-    cdf = torch.cumsum(probs, dim=-1)
-    threshold = uniform.reshape(-1, 1) * cdf[:, codebook - 1:]
-    # counted in float32 (exact below 2^24) so that no [n, K] integer tensor is formed
-    sampled = (cdf < threshold).float().sum(dim=-1).clamp(max=codebook - 1).to(torch.int64)
-    ref = ref_tokens.reshape(-1).clamp(max=codebook - 1)
-
-    def logprob(ids: torch.Tensor) -> torch.Tensor:
-        return torch.log(torch.gather(probs, 1, ids[:, None]).clamp(min=LOGPROB_FLOOR)).reshape(1, -1)
-
-    return sampled.reshape(1, -1), logprob(sampled), logprob(ref)
 
 
 class TransformerStep(nn.Module):
@@ -82,21 +59,20 @@ class TransformerStep(nn.Module):
         self.localization_blocks = list(localization_blocks)
 
     def logits_and_attention(self, tokens, ref_tokens, context, pooled, micro_conds, timestep, log_gamma):
-        """Codebook logits [2, n, K] (rows uncond, cond) and text_attention [T, n] of one step."""
+        """Codebook logits [2, K, h, w] (rows uncond, cond) and text_attention [T, n] of one step."""
         batch, dtype = context.shape[0], _dtype(self.transformer)
         logits, attention = self.transformer(
             tokens.expand(batch, -1, -1), ref_tokens.expand(batch, -1, -1), context.to(dtype), pooled.to(dtype),
             micro_conds.reshape(1, -1).expand(batch, -1), timestep.reshape(1).expand(batch), log_gamma,
             self.localization_blocks)
-        logits = logits.reshape(batch, logits.shape[1], -1).transpose(1, 2)
-        # attention: [B, blocks, heads, T, n] -> cond half, mean over blocks and heads
-        return logits, attention[batch - 1].float().mean(dim=(0, 1))
+        return logits, mean_text_attention(attention.float())
 
     def forward(self, tokens, ref_tokens, context, pooled, micro_conds, timestep, log_gamma, guidance_scale,
                 uniform):
         logits, text_attention = self.logits_and_attention(tokens, ref_tokens, context, pooled, micro_conds,
                                                            timestep, log_gamma)
-        sampled, sampled_logprob, ref_logprob = categorical_step(logits, guidance_scale, uniform, ref_tokens)
+        uncond, cond = logits.float().chunk(2)  # the sampling head runs in float32 whatever the weights
+        sampled, sampled_logprob, ref_logprob = categorical_draw(uncond, cond, guidance_scale, uniform, ref_tokens)
         return sampled, sampled_logprob, ref_logprob, text_attention
 
 

@@ -20,7 +20,8 @@ from tools.editmgt.transformer import Transformer2DModel
 from tools.editmgt.vq import VQModel
 from tools.export import goldens
 from tools.export.fp16 import Fp16ConversionError, convert_to_fp16
-from tools.export.graphs import TransformerStep, VQDecoder, categorical_step
+from tools.editmgt.sampling import categorical_draw
+from tools.export.graphs import TransformerStep, VQDecoder
 from tools.export.manifest import ManifestError, consistency_problems, validate_manifest
 from tools.export.models import randomize, text_component
 from tools.export.onnx_io import dedupe_constants, drop_trailing_empty_inputs, export_graph, trace
@@ -61,31 +62,17 @@ def step_graph(small_step):
     return trace(small_step, example, STEP_INPUTS, small_step.OUTPUTS)
 
 
-def test_categorical_step_is_the_inverse_cdf_draw():
+def test_the_graph_draw_is_the_inverse_cdf_of_the_guided_softmax():
     probs = torch.tensor([0.1, 0.2, 0.3, 0.4])
-    logits = torch.log(probs).expand(2, 5, 4).clone()
+    cond = torch.log(probs)[None, :, None, None].expand(1, 4, 1, 5)
+    uncond = torch.randn(1, 4, 1, 5)
     uniform = torch.tensor([[0.0, 0.05, 0.1, 0.65, 0.9999999]])
-    ref = torch.tensor([[3, 0, 1, 2, 3]])
-    sampled, sampled_logprob, ref_logprob = categorical_step(logits, torch.tensor(3.0), uniform, ref)
-    # cdf = [0.1, 0.3, 0.6, 1.0]; sampled = #{k: cdf_k < u}; u = 0.1 sits on a boundary -> 0 codes below
+    ref = torch.tensor([[[3, 0, 1, 2, 3]]])
+    sampled, sampled_logprob, ref_logprob = categorical_draw(uncond, cond, torch.tensor(1.0), uniform, ref)
+    # g = 1 keeps the cond half; cdf = [0.1, 0.3, 0.6, 1.0]; sampled = #{k: cdf_k < u * cdf_3}
     assert sampled.tolist() == [[0, 0, 0, 3, 3]]
-    assert torch.allclose(sampled_logprob, torch.log(probs[sampled[0]])[None])
-    assert torch.allclose(ref_logprob, torch.log(probs[ref[0]])[None])
-
-
-def test_guidance_mixes_uncond_and_cond_logits():
-    torch.manual_seed(0)
-    logits = torch.randn(2, 7, 16)
-    uniform = torch.rand(1, 7)
-    ref = torch.randint(0, 16, (1, 7))
-    cond_only = categorical_step(logits[1:].expand(2, -1, -1), torch.tensor(1.0), uniform, ref)
-    with_uncond = categorical_step(logits, torch.tensor(1.0), uniform, ref)  # u + 1 (c - u) = c up to rounding
-    assert torch.equal(with_uncond[0], cond_only[0])
-    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(with_uncond[1:], cond_only[1:]))
-    mixed = logits[0] + 2.5 * (logits[1] - logits[0])
-    _, _, ref_logprob = categorical_step(logits, torch.tensor(2.5), uniform, ref)
-    expected = torch.log_softmax(mixed, -1).gather(1, ref.reshape(-1, 1)).reshape(1, -1)
-    assert torch.allclose(ref_logprob, expected, atol=1e-5)
+    assert torch.allclose(sampled_logprob, torch.log(probs[sampled[0]])[None], atol=1e-6)
+    assert torch.allclose(ref_logprob, torch.log(probs[ref.reshape(-1)])[None], atol=1e-6)
 
 
 def test_step_wrapper_outputs_follow_the_transformer_logits_and_capture(small_step):
@@ -228,8 +215,9 @@ def test_float64_reference_draw_agrees_with_the_graph_draw_away_from_ties():
     logits = rng.standard_normal((2, 400, 32)).astype(np.float32) * 3
     uniform = rng.random((1, 400)).astype(np.float32)
     reference = goldens.sampling_near_ties(logits, 2.0, uniform)
-    sampled, _, _ = categorical_step(torch.from_numpy(logits), torch.tensor(2.0), torch.from_numpy(uniform),
-                                     torch.zeros(1, 400, dtype=torch.int64))
+    halves = torch.from_numpy(logits).transpose(1, 2).reshape(2, 32, 20, 20).chunk(2)
+    sampled, _, _ = categorical_draw(*halves, torch.tensor(2.0), torch.from_numpy(uniform),
+                                     torch.zeros(1, 20, 20, dtype=torch.int64))
     clear = ~reference["near_tie"]
     assert clear.mean() > 0.9
     assert np.array_equal(sampled[0].numpy()[clear], reference["sampled"][clear])
