@@ -118,17 +118,13 @@ def step_example_inputs(transformer_config, vq_grid: Tuple[int, int], text_lengt
     )
 
 
-def _dtype_name(fp16: bool) -> str:
-    return "fp16" if fp16 else "fp32"
-
-
 def export_package(out: Path, spec: PackageSpec, transformer: nn.Module, vq: nn.Module,
                    text: Sequence[TextComponent] = (), fp16: bool = False,
                    external_data_threshold: int = EXTERNAL_DATA_THRESHOLD, validate: bool = True) -> PackageReport:
     """Write every component of a model package into ``out`` and its manifest; return the report.
 
     ``text`` may be empty (a converted checkpoint before its text encoders exist); the manifest then
-    lacks text components, which the TS loader will refuse, and ``validate`` checks only the JSON Schema.
+    lacks text components, which the TS loader refuses, and validation skips the text rules.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -146,12 +142,12 @@ def export_package(out: Path, spec: PackageSpec, transformer: nn.Module, vq: nn.
         if part.role in ("pooled", "both") and part.pooled_dim != config.pooled_projection_dim:
             raise ValueError(f"{part.name}: pooled width {part.pooled_dim} != transformer "
                              f"pooled_projection_dim {config.pooled_projection_dim}")
-    dtype = _dtype_name(fp16)
+    dtype = "fp16" if fp16 else "fp32"
     reports: List[ComponentReport] = []
     components: List[Dict[str, Any]] = []
 
-    def record(name: str, kind: str, result, role: Optional[str] = None, component_dtype: Optional[str] = dtype):
-        entry = manifest_lib.component(out, name, kind, result.files, component_dtype, role)
+    def record(name: str, kind: str, result, role: Optional[str] = None):
+        entry = manifest_lib.component(out, name, kind, result.files, dtype, role)
         components.append(entry)
         reports.append(ComponentReport(name, result.files, sum(f["bytes"] for f in entry["files"]), result.seconds))
 
