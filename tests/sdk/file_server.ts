@@ -109,7 +109,7 @@ async function answer(
   const etag = `"${bytes.byteLength}-${await shortHash(bytes)}"`;
   const headers = new Headers({
     ...extraHeaders,
-    "content-type": TYPES[extension(path)] ?? "application/octet-stream",
+    "content-type": TYPES[extension(file!)] ?? "application/octet-stream",
     "accept-ranges": "bytes",
     etag,
     "cache-control": "no-cache",

@@ -1,0 +1,331 @@
+/// <reference lib="dom" />
+/**
+ * `createEditor`: the one factory a page calls. It opens the model's manifest, probes the
+ * browser, picks the device, downloads the model into Cache Storage and starts the engine in a
+ * Web Worker, or talks to the remote edit API, behind one {@linkcode Editor} interface.
+ *
+ * @module
+ */
+
+import { createEngine, type Engine } from "../src/engine/engine.ts";
+import { EditMGTError, isEditMGTError } from "../src/errors/mod.ts";
+import type { BinaryMask } from "../src/image/types.ts";
+import type { ModelPackage } from "../src/model/package.ts";
+import type {
+  EditInput,
+  EditLocalization,
+  EditProgress,
+  MaskSource,
+} from "../src/pipeline/types.ts";
+import type { Manifest } from "../src/schema/manifest.ts";
+import type { EditOptions } from "../src/schema/options.ts";
+import { type ModelCache, modelCache } from "./cache.ts";
+import { downloadModelFiles } from "./download.ts";
+import { type ImageInput, readImageInput } from "./image_input.ts";
+import { openManifest } from "./manifest.ts";
+import { cachedSource } from "./source.ts";
+import {
+  chooseDevice,
+  type DeviceChoice,
+  type EditorDevice,
+  probe,
+  type ProbeReport,
+} from "./probe.ts";
+import { createRemoteEditor, type RemoteOptions } from "./remote.ts";
+import { type EditorProgress, type EditorResult, editorResult, toImageData } from "./result.ts";
+import { DEFAULT_CACHE_NAME, deleteFile, hasCacheStorage } from "./store.ts";
+
+/** Options for {@linkcode createEditor}. */
+export interface EditorOptions {
+  /** The model: its folder or `manifest.json`, as a URL or a path relative to the page. */
+  manifest: string | URL;
+  /**
+   * Where the model runs. `"auto"` (the default) probes the browser and picks WebGPU, else WASM,
+   * else the remote edit API; {@linkcode Editor.reason} says why.
+   */
+  device?: "auto" | EditorDevice;
+  /** Run the model in a Web Worker (default true); false runs it on the page's thread. */
+  worker?: boolean;
+  /**
+   * Keep model files in Cache Storage (default true, cache "editmgt-models"); a string names
+   * the cache; false downloads them on every load.
+   */
+  cache?: boolean | string;
+  /** Cancels creating the editor (downloads included); it rejects with an `aborted` error. */
+  signal?: AbortSignal;
+  /** Download progress (one byte total for the model) and then `ready`. */
+  onProgress?: (event: EditorProgress) => void;
+  /** WASM threads (default: up to 4 when the page is cross-origin isolated, else 1). */
+  threads?: number;
+  /** Where the remote device sends edits. */
+  remote?: RemoteOptions;
+}
+
+/** One edit: the image, the instruction and any {@linkcode EditOptions}. */
+export interface EditorRequest extends EditOptions {
+  /** The source image. */
+  image: ImageInput;
+  /** What to change, in words. */
+  instruction: string;
+  /**
+   * Inpainting: a mask image of the source's size (bright opaque pixels = the region to
+   * regenerate) or a token mask on the model's VQ grid.
+   */
+  mask?: ImageInput | BinaryMask;
+  /** Send a preview image with every k-th step event (0 or absent = none). */
+  previewEvery?: number;
+}
+
+/** Cancellation and progress for one call. */
+export interface EditorCallOptions {
+  /** Aborting rejects the call with an `aborted` error; the editor stays usable. */
+  signal?: AbortSignal;
+  /** Step events (with previews when asked for), then `done`. */
+  onProgress?: (event: EditorProgress) => void;
+}
+
+/** A model ready to edit images, wherever it runs. */
+export interface Editor {
+  /** Where the model runs. */
+  readonly device: EditorDevice;
+  /** Why this device, in words. */
+  readonly reason: string;
+  /** The model's manifest. */
+  readonly manifest: Manifest;
+  /** What the browser offered when the editor was made. */
+  readonly probe: ProbeReport;
+  /** The model store this editor uses. */
+  readonly cache: ModelCache;
+  /** Makes an edit. Calls are served one at a time, in order. */
+  edit(request: EditorRequest, call?: EditorCallOptions): Promise<EditorResult>;
+  /** Runs one step and returns the localization map: where the instruction would act. */
+  previewRegion(request: EditorRequest, call?: EditorCallOptions): Promise<EditLocalization>;
+  /** Ends the worker and frees the model's memory. Later calls reject. */
+  dispose(): Promise<void>;
+}
+
+/** What a local or remote editor is built from. */
+export interface EditorContext {
+  /** The opened model package. */
+  model: ModelPackage;
+  /** The probe report. */
+  report: ProbeReport;
+  /** The device and why. */
+  choice: DeviceChoice;
+  /** The model store. */
+  cache: ModelCache;
+  /** The editor's options. */
+  options: EditorOptions;
+}
+
+/**
+ * Creates an editor: resolves when the model is downloaded, verified and loaded.
+ *
+ * @example
+ * ```ts
+ * import { createEditor } from "/sdk/mod.js";
+ *
+ * const editor = await createEditor({
+ *   manifest: "/models/editmgt-tiny/",
+ *   onProgress: (event) => event.type === "download" && console.log(event.loaded / event.total),
+ * });
+ * console.log(editor.device, editor.reason);
+ * const file = document.querySelector("input[type=file]").files[0];
+ * const result = await editor.edit({ image: file, instruction: "make the red circle blue", seed: 1 });
+ * document.querySelector("img").src = URL.createObjectURL(result.image);
+ * ```
+ */
+export async function createEditor(options: EditorOptions): Promise<Editor> {
+  const { signal } = options;
+  throwIfAborted(signal);
+  const cacheName = typeof options.cache === "string" ? options.cache : DEFAULT_CACHE_NAME;
+  const store = options.cache !== false && hasCacheStorage()
+    ? { cache: await caches.open(cacheName), name: cacheName }
+    : null;
+  const model = await openManifest(options.manifest, { cache: store?.cache ?? null, signal });
+  const report = await probe();
+  const requested = options.device ?? "auto";
+  const choice: DeviceChoice = requested === "auto"
+    ? chooseDevice(report, { fp16: model.manifest.components.some((c) => c.dtype === "fp16") })
+    : { device: requested, reason: `asked for ${requested}` };
+  const context = { model, report, choice, cache: modelCache(cacheName), options };
+  if (choice.device === "remote") return createRemoteEditor(context);
+  return await createLocalEditor(context, store, requested === "auto");
+}
+
+/** The Cache Storage cache that holds the model files, and its name. */
+interface ModelStore {
+  cache: Cache;
+  name: string;
+}
+
+async function createLocalEditor(
+  context: EditorContext,
+  store: ModelStore | null,
+  fallBack: boolean,
+): Promise<Editor> {
+  const { model, options } = context;
+  let { device, reason } = context.choice as { device: "webgpu" | "wasm"; reason: string };
+  let engine: Engine;
+  try {
+    engine = await loadEngine(model, device, store, options);
+  } catch (error) {
+    if (!(fallBack && device === "webgpu" && isEditMGTError(error, "backend_unavailable"))) {
+      throw error;
+    }
+    reason = `${reason}, but WebGPU failed (${error.message}); using WASM`;
+    device = "wasm";
+    engine = await loadEngine(model, device, store, options);
+  }
+  options.onProgress?.({ type: "ready", device });
+
+  const engineInput = async (request: EditorRequest, signal?: AbortSignal) => {
+    const { image, instruction, mask, ...editOptions } = request;
+    const input: EditInput = {
+      image: await readImageInput(image, signal),
+      instruction,
+      options: editOptions,
+    };
+    if (mask !== undefined) input.mask = await readMask(mask, signal);
+    return input;
+  };
+  const progress = (call: EditorCallOptions) => (event: EditProgress) => {
+    if (event.type === "step") {
+      call.onProgress?.({
+        ...event,
+        preview: event.preview ? toImageData(event.preview) : undefined,
+      });
+    } else if (event.type === "ready") call.onProgress?.({ type: "ready", device });
+    else call.onProgress?.(event);
+  };
+
+  return {
+    device,
+    reason,
+    manifest: model.manifest,
+    probe: context.report,
+    cache: context.cache,
+    async edit(request, call = {}) {
+      const input = await engineInput(request, call.signal);
+      const result = await engine.edit(input, { signal: call.signal, onProgress: progress(call) });
+      return await editorResult(result, device);
+    },
+    async previewRegion(request, call = {}) {
+      const input = await engineInput(request, call.signal);
+      return await engine.previewRegion(input, { signal: call.signal });
+    },
+    dispose: () => engine.dispose(),
+  };
+}
+
+/**
+ * Downloads what the store lacks, then loads the engine. A stored file that fails the engine's
+ * sha256 check (corrupted on disk) is deleted and downloaded again, once.
+ */
+async function loadEngine(
+  model: ModelPackage,
+  device: "webgpu" | "wasm",
+  store: ModelStore | null,
+  options: EditorOptions,
+): Promise<Engine> {
+  for (let attempt = 0;; attempt++) {
+    if (store !== null) {
+      await downloadModelFiles(store.cache, model.files, {
+        signal: options.signal,
+        onProgress: options.onProgress,
+      });
+    }
+    try {
+      return await startEngine(model, device, store, options);
+    } catch (error) {
+      const url = isEditMGTError(error, "hash_mismatch") ? error.details?.url : undefined;
+      if (store === null || attempt > 0 || typeof url !== "string") throw error;
+      await deleteFile(store.cache, new URL(url));
+    }
+  }
+}
+
+/** Starts the engine and waits until it is ready (or the editor's signal aborts). */
+async function startEngine(
+  model: ModelPackage,
+  device: "webgpu" | "wasm",
+  store: ModelStore | null,
+  options: EditorOptions,
+): Promise<Engine> {
+  // With a store the SDK has reported the download; the engine's own reads come from the cache.
+  const onProgress = (event: EditProgress) => {
+    if (event.type === "download" && store === null) options.onProgress?.(event);
+  };
+  const backend = options.threads === undefined ? undefined : { threads: options.threads };
+  const engine = options.worker === false
+    ? await inThreadEngine(model, device, store, onProgress, options.signal)
+    : createEngine({
+      manifest: model.manifestUrl,
+      device,
+      workerUrl: workerUrl(store),
+      backend,
+      onProgress,
+    });
+  const { signal } = options;
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(abortedError(signal!));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const cleanUp = () => signal?.removeEventListener("abort", onAbort);
+    engine.ready.then(cleanUp, cleanUp);
+  });
+  try {
+    await Promise.race([engine.ready, aborted]);
+    return engine;
+  } catch (error) {
+    await engine.dispose();
+    throw error;
+  }
+}
+
+/** The engine on the page's thread: the pipeline itself, reading files from the store. */
+async function inThreadEngine(
+  model: ModelPackage,
+  device: "webgpu" | "wasm",
+  store: ModelStore | null,
+  onProgress: (event: EditProgress) => void,
+  signal: AbortSignal | undefined,
+): Promise<Engine> {
+  const { EditPipeline } = await import("../src/pipeline/pipeline.ts");
+  const pipeline = await EditPipeline.load(model.manifestUrl, {
+    device,
+    source: store === null ? undefined : cachedSource(store.name),
+    onProgress,
+    signal,
+  });
+  return {
+    ready: Promise.resolve(),
+    edit: (input, call) => pipeline.edit(input, call),
+    previewRegion: (input, call) => pipeline.previewRegion(input, call),
+    dispose: () => pipeline.dispose(),
+  };
+}
+
+/**
+ * The worker module beside this one: `worker.ts` in the sources, `worker.js` in the bundle
+ * (both sit next to the module that holds this code), told which cache to read by its URL.
+ */
+function workerUrl(store: ModelStore | null): URL {
+  const here = import.meta.url;
+  const url = new URL(here.endsWith(".ts") ? "./worker.ts" : "./worker.js", here);
+  if (store !== null) url.searchParams.set("cache", store.name);
+  return url;
+}
+
+async function readMask(mask: ImageInput | BinaryMask, signal?: AbortSignal): Promise<MaskSource> {
+  const isTokenMask = typeof mask === "object" && "data" in mask &&
+    mask.data instanceof Uint8Array && !(mask.data instanceof Uint8ClampedArray);
+  return isTokenMask ? mask as BinaryMask : await readImageInput(mask as ImageInput, signal);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortedError(signal);
+}
+
+function abortedError(signal: AbortSignal): EditMGTError {
+  return new EditMGTError("aborted", "creating the editor was cancelled", { cause: signal.reason });
+}

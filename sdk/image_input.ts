@@ -1,0 +1,167 @@
+/// <reference lib="dom" />
+/**
+ * Turning what a page has (a File, a canvas, an `<img>`, a URL...) into what the engine takes:
+ * encoded bytes (decoded in the worker, exactly as the server decodes them, EXIF orientation
+ * included) or RGBA pixels.
+ *
+ * @module
+ */
+
+import { EditMGTError } from "../src/errors/mod.ts";
+import { assertPixelLimit, DEFAULT_MAX_PIXELS, readImageHeader } from "../src/image/header.ts";
+import type { RgbaImage } from "../src/image/types.ts";
+import type { ImageSource } from "../src/pipeline/types.ts";
+
+/**
+ * An image as a page has it: a Blob or File (PNG, JPEG, WebP), an `ImageData` or anything a
+ * canvas can draw (`ImageBitmap`, `<img>`, `<canvas>`, `OffscreenCanvas`, `<video>`), or the URL
+ * of an image file.
+ */
+export type ImageInput =
+  | Blob
+  | ImageData
+  | RgbaImage
+  | ImageBitmap
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | HTMLVideoElement
+  | string
+  | URL;
+
+/**
+ * Reads `input` into an engine image. Encoded files are checked from their header here (format,
+ * size), so an unsupported file fails at once with a typed error, before any model work.
+ *
+ * @throws {EditMGTError} `unsupported_format`, `invalid_input` (corrupt or unreadable image,
+ * cross-origin pixels), `not_found` / `download_failed` (URL), `aborted`.
+ */
+export async function readImageInput(
+  input: ImageInput,
+  signal?: AbortSignal,
+): Promise<ImageSource> {
+  if (typeof input === "string" || input instanceof URL) return await fetchImage(input, signal);
+  if (input instanceof Blob) return checkedBytes(new Uint8Array(await input.arrayBuffer()));
+  if (isPixels(input)) return { width: input.width, height: input.height, data: input.data };
+  return await drawnPixels(input);
+}
+
+/** What {@linkcode inspectImage} reads from a file's header. */
+export interface ImageFileInfo {
+  /** The file format. */
+  format: "png" | "jpeg" | "webp";
+  /** Width in pixels (before EXIF orientation). */
+  width: number;
+  /** Height in pixels (before EXIF orientation). */
+  height: number;
+}
+
+/**
+ * Reads an image file's header without decoding it: the format and size, or the typed error an
+ * edit of this file would fail with (so a page can refuse it at once).
+ *
+ * @example
+ * ```ts
+ * import { inspectImage } from "/sdk/mod.js";
+ *
+ * try {
+ *   const { format, width, height } = await inspectImage(file);
+ * } catch (error) {
+ *   alert(error.message); // e.g. GIF is not supported
+ * }
+ * ```
+ *
+ * @throws {EditMGTError} `unsupported_format`, the corrupt-image error, or the too-large error
+ * (more pixels than the engine decodes).
+ */
+export async function inspectImage(file: Blob): Promise<ImageFileInfo> {
+  const header = readImageHeader(new Uint8Array(await file.arrayBuffer()));
+  assertPixelLimit(header, DEFAULT_MAX_PIXELS);
+  return { format: header.format, width: header.width, height: header.height };
+}
+
+function isPixels(input: object): input is RgbaImage {
+  return "data" in input && input.data instanceof Uint8ClampedArray && "width" in input &&
+    "height" in input;
+}
+
+/** `bytes` after their header says they are an image this library decodes. */
+function checkedBytes(bytes: Uint8Array): Uint8Array {
+  assertPixelLimit(readImageHeader(bytes), DEFAULT_MAX_PIXELS);
+  return bytes;
+}
+
+async function fetchImage(location: string | URL, signal?: AbortSignal): Promise<Uint8Array> {
+  const url = new URL(location, globalThis.location?.href);
+  let response: Response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (cause) {
+    if (signal?.aborted) {
+      throw new EditMGTError("aborted", `fetching ${url.href} was cancelled`, { cause });
+    }
+    throw new EditMGTError("download_failed", `could not fetch the image ${url.href}: ${cause}`, {
+      cause,
+      details: { url: url.href },
+    });
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new EditMGTError(
+      response.status === 404 ? "not_found" : "download_failed",
+      `fetching the image ${url.href} answered HTTP ${response.status}`,
+      { details: { url: url.href, status: response.status } },
+    );
+  }
+  return checkedBytes(new Uint8Array(await response.arrayBuffer()));
+}
+
+type Drawable = Exclude<ImageInput, Blob | ImageData | RgbaImage | string | URL>;
+
+async function drawnPixels(source: Drawable): Promise<RgbaImage> {
+  if (isInstance(source, "HTMLImageElement")) {
+    try {
+      await source.decode();
+    } catch (cause) {
+      throw new EditMGTError("invalid_input", `the <img> ${source.src} could not be decoded`, {
+        cause,
+      });
+    }
+  }
+  const { width, height } = drawableSize(source);
+  if (width === 0 || height === 0) {
+    throw new EditMGTError("invalid_input", "the image has no pixels (is it loaded?)");
+  }
+  const canvas = new OffscreenCanvas(width, height);
+  const context = canvas.getContext("2d", { willReadFrequently: true })!;
+  context.drawImage(source, 0, 0, width, height);
+  try {
+    const pixels = context.getImageData(0, 0, width, height, { colorSpace: "srgb" });
+    return { width, height, data: pixels.data };
+  } catch (cause) {
+    throw new EditMGTError(
+      "invalid_input",
+      "the image comes from another origin without CORS, so its pixels cannot be read; pass the file (Blob) or serve it with CORS",
+      { cause },
+    );
+  }
+}
+
+function drawableSize(source: Drawable): { width: number; height: number } {
+  if (isInstance(source, "HTMLImageElement")) {
+    return { width: source.naturalWidth, height: source.naturalHeight };
+  }
+  if (isInstance(source, "HTMLVideoElement")) {
+    return { width: source.videoWidth, height: source.videoHeight };
+  }
+  return { width: source.width, height: source.height };
+}
+
+/** `value instanceof globalThis[name]`, false where the runtime lacks the class (workers, Deno). */
+function isInstance<K extends "HTMLImageElement" | "HTMLVideoElement">(
+  value: unknown,
+  name: K,
+): value is InstanceType<typeof globalThis[K]> {
+  const constructor = (globalThis as Record<string, unknown>)[name];
+  return typeof constructor === "function" && value instanceof constructor;
+}

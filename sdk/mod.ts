@@ -1,0 +1,65 @@
+/// <reference lib="dom" />
+/**
+ * The browser SDK of EditMGT for the web: `createEditor` loads a model (WebGPU, WASM or the
+ * remote edit API, picked by probing the browser), keeps its files in Cache Storage (sha256
+ * verified, resumable downloads) and edits images in a Web Worker, so the page stays
+ * responsive. Served bundled at `/sdk/mod.js` by the edge server.
+ *
+ * @example
+ * ```ts
+ * import { createEditor, probe } from "/sdk/mod.js";
+ *
+ * console.log(await probe());
+ * const editor = await createEditor({ manifest: "/models/editmgt-tiny/" });
+ * const result = await editor.edit(
+ *   { image: "/samples/shapes.png", instruction: "make the red circle blue", seed: 3 },
+ *   { onProgress: (event) => console.log(event.type) },
+ * );
+ * document.body.append(Object.assign(new Image(), { src: URL.createObjectURL(result.image) }));
+ * ```
+ *
+ * @module
+ */
+
+export {
+  createEditor,
+  type Editor,
+  type EditorCallOptions,
+  type EditorContext,
+  type EditorOptions,
+  type EditorRequest,
+} from "./editor.ts";
+export { type ModelCache, modelCache } from "./cache.ts";
+export { type ImageFileInfo, type ImageInput, inspectImage } from "./image_input.ts";
+export {
+  chooseDevice,
+  type DeviceChoice,
+  type EditorDevice,
+  type ModelNeeds,
+  probe,
+  type ProbeReport,
+  type StorageReport,
+  type WasmReport,
+  type WebGpuReport,
+} from "./probe.ts";
+export type { RemoteOptions } from "./remote.ts";
+export {
+  type EditorProgress,
+  type EditorReadyProgress,
+  type EditorResult,
+  type EditorStepProgress,
+  localizationHeatmap,
+} from "./result.ts";
+export { readServerEvents, type ServerEvent } from "./sse.ts";
+export { cachedSource } from "./source.ts";
+export { DEFAULT_CACHE_NAME } from "./store.ts";
+export { EditMGTError, type ErrorCode, isEditMGTError } from "../src/errors/mod.ts";
+export type {
+  DoneProgress,
+  DownloadProgress,
+  EditLocalization,
+  EditTimings,
+  GridMap,
+} from "../src/pipeline/types.ts";
+export type { EditOptions } from "../src/schema/options.ts";
+export type { Manifest } from "../src/schema/manifest.ts";

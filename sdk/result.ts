@@ -1,0 +1,130 @@
+/// <reference lib="dom" />
+/**
+ * Results and progress events in the forms a page uses: `ImageData` to draw, a PNG `Blob` to
+ * download or upload.
+ *
+ * @module
+ */
+
+import { renderHeatmap } from "../src/image/heatmap.ts";
+import type { RgbaImage } from "../src/image/types.ts";
+import type {
+  DoneProgress,
+  DownloadProgress,
+  EditLocalization,
+  EditResult,
+  EditTimings,
+  GridMap,
+} from "../src/pipeline/types.ts";
+import type { EditorDevice } from "./probe.ts";
+
+/** The result of {@linkcode Editor.edit}. */
+export interface EditorResult {
+  /** The edited image as PNG, at the source's size. */
+  image: Blob;
+  /** The edited pixels, exact (use them as the source of the next edit). */
+  imageData: ImageData;
+  /** The seed that produced it; pass it back to repeat the edit. */
+  seed: number;
+  /** The localization map on the transformer grid, values in [0, 1], with the lambda used. */
+  localization: EditLocalization;
+  /** VQ-grid tokens the edit was allowed to change (1) or kept from the source (0). */
+  mask: GridMap<Uint8Array>;
+  /** Milliseconds per phase. */
+  timings: EditTimings;
+  /** Where the model ran. */
+  device: EditorDevice;
+}
+
+/** The model is loaded; edits can start. */
+export interface EditorReadyProgress {
+  /** Event kind. */
+  type: "ready";
+  /** Where the model runs. */
+  device: EditorDevice;
+}
+
+/** One decoding step finished. */
+export interface EditorStepProgress {
+  /** Event kind. */
+  type: "step";
+  /** 1-based number of the step that finished. */
+  index: number;
+  /** Number of steps. */
+  total: number;
+  /** The image so far at the model resolution, when previews were asked for (`previewEvery`). */
+  preview?: ImageData;
+}
+
+/** Progress of loading a model or making an edit: one typed union. */
+export type EditorProgress =
+  | DownloadProgress
+  | EditorReadyProgress
+  | EditorStepProgress
+  | DoneProgress;
+
+/**
+ * Converts an engine result (pixels transferred from the worker) for the page; `png` is the
+ * image already encoded, when it came so.
+ */
+export async function editorResult(
+  result: Omit<EditResult, "device">,
+  device: EditorDevice,
+  png?: Blob,
+): Promise<EditorResult> {
+  return {
+    image: png ?? await encodePng(result.image),
+    imageData: toImageData(result.image),
+    seed: result.seed,
+    localization: result.localization,
+    mask: result.mask,
+    timings: result.timings,
+    device,
+  };
+}
+
+/** `image` as a DOM `ImageData` over the same pixels. */
+export function toImageData(image: RgbaImage): ImageData {
+  return new ImageData(image.data as Uint8ClampedArray<ArrayBuffer>, image.width, image.height);
+}
+
+/**
+ * PNG bytes of `image`. Opaque images go through `OffscreenCanvas.convertToBlob`, which encodes
+ * off the page's thread and is lossless for them; images with transparency go through the
+ * library's own PNG encoder, because a canvas premultiplies alpha and would round their colours.
+ */
+export async function encodePng(image: RgbaImage): Promise<Blob> {
+  if (isOpaque(image)) {
+    const canvas = new OffscreenCanvas(image.width, image.height);
+    canvas.getContext("2d")!.putImageData(toImageData(image), 0, 0);
+    return await canvas.convertToBlob({ type: "image/png" });
+  }
+  const { encodeImage } = await import("../src/image/codec.ts");
+  const bytes = await encodeImage(image, { format: "png" });
+  return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "image/png" });
+}
+
+function isOpaque(image: RgbaImage): boolean {
+  for (let i = 3; i < image.data.length; i += 4) if (image.data[i] !== 255) return false;
+  return true;
+}
+
+/**
+ * `image` with the localization map laid over it in viridis (bright = where the instruction
+ * acts), upsampled bilinearly from the model's grid: the same rendering as the CLI's heatmap.
+ *
+ * @example
+ * ```ts
+ * import { localizationHeatmap } from "/sdk/mod.js";
+ *
+ * const overlay = localizationHeatmap(result.imageData, result.localization, { opacity: 0.5 });
+ * canvas.getContext("2d").putImageData(overlay, 0, 0);
+ * ```
+ */
+export function localizationHeatmap(
+  image: ImageData | RgbaImage,
+  localization: GridMap<Float32Array>,
+  options: { opacity?: number } = {},
+): ImageData {
+  return toImageData(renderHeatmap(image, localization, options));
+}

@@ -1,0 +1,26 @@
+/**
+ * The SDK's engine worker: the engine's pipeline host, reading model files from the Cache
+ * Storage cache named by the `cache` parameter of this module's URL (`worker.js?cache=NAME`),
+ * or from the network when there is none. Started by `createEditor`; not imported directly.
+ *
+ * @module
+ */
+
+import { createPipelineHost } from "../src/engine/host.ts";
+import type { EngineRequest, EngineResponse } from "../src/engine/protocol.ts";
+import { cachedSource } from "./source.ts";
+
+/** The parts of a worker's global scope this module uses. */
+interface WorkerScope {
+  location: { href: string };
+  postMessage(message: EngineResponse, transfer: Transferable[]): void;
+  onmessage: ((event: MessageEvent<EngineRequest>) => void) | null;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+const cacheName = new URL(scope.location.href).searchParams.get("cache");
+const handle = createPipelineHost(
+  { postMessage: (message, transfer) => scope.postMessage(message, transfer) },
+  cacheName === null ? {} : { source: cachedSource(cacheName) },
+);
+scope.onmessage = (event) => handle(event.data);
