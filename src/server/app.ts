@@ -1,0 +1,223 @@
+/**
+ * `createApp`: the Hono app of the edge server. It serves the demo page, the browser SDK, the
+ * models (manifests and files) and the edit API, with jobs in Deno KV.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { createEngine } from "../engine/engine.ts";
+import type { Engine } from "../engine/engine.ts";
+import { EditMGTError } from "../errors/mod.ts";
+import { apiKeyAuth } from "./auth/index.ts";
+import type { ServerEnv } from "./context.ts";
+import { editRoutes } from "./edits/routes.ts";
+import { handleError, notFound } from "./errors.ts";
+import { healthRoutes } from "./health/index.ts";
+import { JobChanges } from "./jobs/changes.ts";
+import { JobStore } from "./jobs/store.ts";
+import { JobWorker } from "./jobs/worker.ts";
+import { limitBody } from "./limits/body.ts";
+import { rateLimit, RateLimiter } from "./limits/rate_limit.ts";
+import { jsonLogger, type Logger, requestLog } from "./logging/index.ts";
+import { loadServedModels } from "./models/registry.ts";
+import { modelRoutes } from "./models/routes.ts";
+import { openApiDocument } from "./openapi/document.ts";
+import { openAIRoutes } from "./openai/routes.ts";
+import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.ts";
+import type { EngineReadiness, ServerServices, ServicesGetter } from "./services.ts";
+import {
+  isDirectory,
+  ISOLATION_HEADERS,
+  PLACEHOLDER_PAGE,
+  serveFromFolder,
+} from "./static/index.ts";
+
+/** What `createApp` adds to the Hono app: start-up and shut-down. */
+export interface ServerLifecycle {
+  /** Resolves when models, KV and engines are loaded; rejects when start-up failed. */
+  readonly ready: Promise<void>;
+  /**
+   * Stops the job worker (jobs it holds go back to the queue), disposes the engines and closes
+   * the KV it opened. Serve nothing after it.
+   */
+  close(): Promise<void>;
+}
+
+/** The app `createApp` returns: a Hono app with {@linkcode ServerLifecycle}. */
+export type EditServer = Hono<ServerEnv> & ServerLifecycle;
+
+/** Version reported in the OpenAPI document. */
+const API_VERSION = "0.1.0";
+
+/** Headers that expose what browsers may read cross-origin. */
+const EXPOSED_HEADERS = [
+  "Accept-Ranges",
+  "Content-Length",
+  "Content-Range",
+  "ETag",
+  "Location",
+  "Preference-Applied",
+  "Retry-After",
+  "X-Edit-Seed",
+  "X-Request-Id",
+];
+
+async function start(options: ResolvedServerOptions, log: Logger): Promise<ServerServices> {
+  const models = await loadServedModels(options.models);
+  const kv = typeof options.kv === "string" ? await Deno.openKv(options.kv) : options.kv;
+  const store = new JobStore(kv, options.queue, new JobChanges());
+  const engines = new Map<string, Engine>();
+  const readiness = new Map<string, EngineReadiness>();
+  let worker: JobWorker | null = null;
+  if (options.worker) {
+    for (const model of models.values()) {
+      const engine = options.engine?.(model) ??
+        createEngine({ manifest: model.manifestUrl, device: options.device });
+      engines.set(model.id, engine);
+      readiness.set(model.id, { state: "loading" });
+      engine.ready.then(
+        () => {
+          readiness.set(model.id, { state: "ready" });
+          log({ level: "info", msg: "engine ready", model: model.id });
+        },
+        (error) => {
+          readiness.set(model.id, { state: "failed", error: String(error?.message ?? error) });
+          log({ level: "error", msg: "engine failed to load", model: model.id, error });
+        },
+      );
+    }
+    worker = new JobWorker({
+      store,
+      engineFor: (model) => engines.get(model),
+      queue: options.queue,
+      maxImagePixels: options.limits.maxImagePixels,
+      log,
+    });
+    worker.start();
+  }
+  log({ level: "info", msg: "server started", models: [...models.keys()], worker: options.worker });
+  return {
+    options,
+    models,
+    defaultModel: models.keys().next().value!,
+    engines,
+    readiness,
+    store,
+    worker,
+    log,
+  };
+}
+
+/**
+ * Creates the server app. Start-up (loading manifests, opening the KV, loading engines) runs
+ * in the background; requests wait for it, and `/readyz` tells when it is done.
+ *
+ * @example
+ * ```ts
+ * import { createApp } from "@editmgt/editmgt/server";
+ *
+ * const app = createApp({ models: ["models/editmgt-tiny"], kv: ".editmgt/jobs.sqlite3" });
+ * const server = Deno.serve({ port: 8000 }, app.fetch);
+ * // ... later:
+ * await server.shutdown();
+ * await app.close();
+ * ```
+ */
+export function createApp(options: ServerOptions): EditServer {
+  const resolved = resolveServerOptions(options);
+  const log = resolved.logger ?? jsonLogger();
+  let settled = false;
+  const startup = start(resolved, log).finally(() => (settled = true));
+  startup.catch((error) => log({ level: "error", msg: "start-up failed", error }));
+  const services: ServicesGetter = () =>
+    startup.catch((cause) => {
+      throw new EditMGTError(
+        "backend_unavailable",
+        `the server could not start: ${cause?.message ?? cause}`,
+        { cause },
+      );
+    });
+
+  const app = new Hono<ServerEnv>();
+  app.onError(handleError(log));
+  app.notFound(notFound);
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("clientId", `ip:${c.env?.remoteAddr?.hostname ?? "unknown"}`);
+    await next();
+  });
+  app.use(requestLog(log));
+  app.use(secureHeaders({
+    crossOriginResourcePolicy: false,
+    crossOriginOpenerPolicy: false,
+    strictTransportSecurity: false,
+  }));
+  const crossOrigin = cors({
+    origin: resolved.corsOrigins,
+    allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
+    allowHeaders: [
+      "Authorization",
+      "Content-Type",
+      "If-None-Match",
+      "If-Range",
+      "Prefer",
+      "Range",
+      "X-Request-Id",
+    ],
+    exposeHeaders: EXPOSED_HEADERS,
+    maxAge: 600,
+  });
+  for (const path of ["/v1/*", "/models/*", "/sdk/*", "/openapi.json"]) app.use(path, crossOrigin);
+  app.use("/v1/*", async (c, next) => {
+    c.header("Cross-Origin-Resource-Policy", "cross-origin");
+    await next();
+  });
+
+  const auth = apiKeyAuth({ apiKeys: resolved.apiKeys, trustProxy: resolved.trustProxy });
+  for (const path of ["/v1/edits", "/v1/edits/*", "/v1/images/*"]) app.use(path, auth);
+  const submissions = ["/v1/edits", "/v1/images/edits"];
+  if (resolved.rateLimit !== false) {
+    app.on("POST", submissions, rateLimit(new RateLimiter(resolved.rateLimit)));
+  }
+  app.on("POST", submissions, limitBody(resolved.limits.maxBodyBytes));
+
+  app.route("/", healthRoutes(services, () => settled));
+  app.route("/", modelRoutes(services));
+  app.route("/", editRoutes(services));
+  app.route("/", openAIRoutes(services));
+  const document = openApiDocument(API_VERSION);
+  app.get("/openapi.json", (c) => c.json(document));
+
+  const { web, sdk } = resolved.static;
+  const sdkHeaders = { ...ISOLATION_HEADERS, "Cross-Origin-Resource-Policy": "cross-origin" };
+  app.get(
+    "/sdk/*",
+    (c) =>
+      serveFromFolder(c, sdk, c.req.path.slice("/sdk/".length), sdkHeaders, " (build the SDK)"),
+  );
+  app.get("/", async (c) => {
+    if (await isDirectory(web)) return await serveFromFolder(c, web, "", ISOLATION_HEADERS);
+    return c.html(PLACEHOLDER_PAGE, 200, ISOLATION_HEADERS);
+  });
+  app.get("/*", (c) => {
+    if (/^\/(v1|models|sdk)\//.test(c.req.path)) return notFound(c);
+    return serveFromFolder(c, web, c.req.path, ISOLATION_HEADERS);
+  });
+
+  const ready = startup.then(() => {});
+  ready.catch(() => {});
+  return Object.assign(app, {
+    ready,
+    async close() {
+      const s = await startup.catch(() => null);
+      if (s === null) return;
+      await s.worker?.stop();
+      await Promise.allSettled([...s.engines.values()].map((engine) => engine.dispose()));
+      if (typeof resolved.kv === "string") s.store.kv.close();
+    },
+  });
+}

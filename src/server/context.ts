@@ -1,0 +1,30 @@
+/**
+ * The Hono environment of the server: what `Deno.serve` passes in and what middleware sets on
+ * the context.
+ *
+ * @module
+ */
+
+/** What `Deno.serve(app.fetch)` passes as the second argument (Hono's `c.env`). */
+export interface ServerBindings {
+  /** The peer's address (absent with `app.request`). */
+  remoteAddr?: { hostname?: string; port?: number; transport?: string };
+}
+
+/** Values middleware sets on the context. */
+export interface ServerVariables {
+  /** The request id (from `X-Request-Id` when valid, else generated). */
+  requestId: string;
+  /** Who is calling: `key:<digest>` for an API key, else `ip:<address>`. */
+  clientId: string;
+  /** The stable error code of an error response, for the request log. */
+  errorCode?: string;
+}
+
+/** The server's Hono environment. */
+export interface ServerEnv {
+  /** See {@linkcode ServerBindings}. */
+  Bindings: ServerBindings;
+  /** See {@linkcode ServerVariables}. */
+  Variables: ServerVariables;
+}

@@ -1,0 +1,173 @@
+/**
+ * The edit API: `POST /v1/edits` (queue an edit; `Prefer: wait` answers with the result),
+ * `GET /v1/edits/:id`, `GET /v1/edits/:id/events` (SSE), `POST /v1/edits/:id/cancel` and
+ * `GET /v1/edits/:id/result`.
+ *
+ * @module
+ */
+
+import { type Context, Hono } from "hono";
+import { EditMGTError } from "../../errors/mod.ts";
+import type { EditOptions } from "../../schema/options.ts";
+import type { ServerEnv } from "../context.ts";
+import { errorResponse } from "../errors.ts";
+import { isFinal, JOB_ID, type JobRecord } from "../jobs/types.ts";
+import { readSnapshot, waitForJob } from "../jobs/watch.ts";
+import { findModel, type ServerServices, type ServicesGetter } from "../services.ts";
+import { jobEvents } from "./events.ts";
+import { acceptedImageFormat, type CheckedImage, parseImageFormat } from "./images.ts";
+import { preferredWaitMs } from "./prefer.ts";
+import { jobView } from "./present.ts";
+import { readEditSubmission } from "./request.ts";
+import { type ResultFormat, resultResponse } from "./result.ts";
+import { parseSize } from "./size.ts";
+
+/** The job `id` from the path; `not_found` for ids that cannot exist or do not. */
+export async function findJob(services: ServerServices, id: string): Promise<JobRecord> {
+  const job = JOB_ID.test(id) ? await services.store.get(id) : null;
+  if (job === null) {
+    throw new EditMGTError("not_found", `no edit "${id}" (unknown, or its result expired)`);
+  }
+  return job;
+}
+
+/** The error that a failed or cancelled job answers a waiting client with. */
+export function jobError(job: JobRecord): EditMGTError {
+  const error = job.error ?? { code: "internal" as const, message: `the edit ${job.status}` };
+  return new EditMGTError(error.code, error.message, { details: { id: job.id } });
+}
+
+/**
+ * Waits up to `waitMs` for the jobs to finish; cancels them when the client goes away. Returns
+ * the jobs as they then are, or null when the client went away.
+ */
+export async function waitForJobs(
+  c: Context<ServerEnv>,
+  services: ServerServices,
+  ids: string[],
+  waitMs: number,
+): Promise<JobRecord[] | null> {
+  const { store, worker, options } = services;
+  const signal = c.req.raw.signal;
+  const jobs = await Promise.all(
+    ids.map((id) =>
+      waitForJob(store, id, { signal, timeoutMs: waitMs, pollMs: options.queue.pollMs })
+    ),
+  );
+  if (!signal.aborted) return jobs.filter((job) => job !== null);
+  for (const id of ids) {
+    const job = await store.cancel(id);
+    if (job?.cancelRequested) worker?.cancelLocal(id);
+  }
+  services.log({
+    level: "info",
+    msg: "client went away; edits cancelled",
+    requestId: c.get("requestId"),
+    jobs: ids,
+  });
+  return null;
+}
+
+/** What a route queues: the request's parts, with the image checked. */
+export interface EditJob {
+  /** Model id. */
+  model: string;
+  /** The instruction. */
+  instruction: string;
+  /** Sampler options. */
+  options: EditOptions;
+  /** The checked source image. */
+  image: CheckedImage;
+  /** The mask image file, if any. */
+  mask?: Uint8Array;
+}
+
+/** Queues an edit on `services`' store. */
+export function submitJob(services: ServerServices, edit: EditJob): Promise<JobRecord> {
+  const { format, width, height } = edit.image.image;
+  return services.store.submit({
+    model: edit.model,
+    instruction: edit.instruction,
+    options: edit.options,
+    source: { format, width, height },
+    image: edit.image.bytes,
+    ...(edit.mask === undefined ? {} : { mask: edit.mask }),
+  });
+}
+
+/** The edit routes (see the module doc). */
+export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
+  const app = new Hono<ServerEnv>();
+
+  app.post("/v1/edits", async (c) => {
+    const s = await services();
+    const submission = await readEditSubmission(c.req.raw, s.options.limits);
+    const model = findModel(s, submission.model);
+    const job = await submitJob(s, {
+      model: model.id,
+      instruction: submission.instruction,
+      options: submission.options,
+      image: submission.image,
+      ...(submission.mask === undefined ? {} : { mask: submission.mask.bytes }),
+    });
+    s.log({ level: "info", msg: "job queued", requestId: c.get("requestId"), job: job.id });
+    const waitMs = preferredWaitMs(c.req.header("prefer"), s.options.queue.maxWaitMs);
+    if (waitMs !== null) {
+      c.header("Preference-Applied", "wait");
+      const waited = await waitForJobs(c, s, [job.id], waitMs);
+      if (waited === null) {
+        return errorResponse(
+          c,
+          new EditMGTError("aborted", "the client went away; edit cancelled"),
+        );
+      }
+      const [finished] = waited;
+      if (finished?.status === "completed") {
+        const format = acceptedImageFormat(c.req.header("accept")) ?? "json";
+        return await resultResponse(c, s.store, finished, format);
+      }
+      if (finished && isFinal(finished.status)) return errorResponse(c, jobError(finished));
+    }
+    const snapshot = await readSnapshot(s.store, job.id);
+    c.header("Location", `/v1/edits/${job.id}`);
+    return c.json(jobView(snapshot ?? { job, progress: null, position: null }), 202);
+  });
+
+  app.get("/v1/edits/:id", async (c) => {
+    const s = await services();
+    const job = await findJob(s, c.req.param("id"));
+    const snapshot = await readSnapshot(s.store, job.id) ?? { job, progress: null, position: null };
+    const maps = job.status === "completed" ? await s.store.resultMaps(job.id) : null;
+    return c.json(jobView(snapshot, maps));
+  });
+
+  app.get("/v1/edits/:id/events", async (c) => {
+    const s = await services();
+    const job = await findJob(s, c.req.param("id"));
+    return jobEvents(c, s.store, job.id, s.options.queue.pollMs);
+  });
+
+  app.post("/v1/edits/:id/cancel", async (c) => {
+    const s = await services();
+    const job = await findJob(s, c.req.param("id"));
+    const cancelled = await s.store.cancel(job.id) ?? job;
+    if (cancelled.cancelRequested) s.worker?.cancelLocal(job.id);
+    s.log({ level: "info", msg: "cancel requested", requestId: c.get("requestId"), job: job.id });
+    const snapshot = await readSnapshot(s.store, job.id) ??
+      { job: cancelled, progress: null, position: null };
+    return c.json(jobView(snapshot), isFinal(snapshot.job.status) ? 200 : 202);
+  });
+
+  app.get("/v1/edits/:id/result", async (c) => {
+    const s = await services();
+    const job = await findJob(s, c.req.param("id"));
+    const query = c.req.query("format");
+    const format: ResultFormat = query === "json"
+      ? "json"
+      : parseImageFormat(query, "format") ?? acceptedImageFormat(c.req.header("accept")) ?? "png";
+    const size = parseSize(c.req.query("size"), s.options.limits.maxOutputSide);
+    return await resultResponse(c, s.store, job, format, size);
+  });
+
+  return app;
+}

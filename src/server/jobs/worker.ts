@@ -1,0 +1,362 @@
+/**
+ * `JobWorker`: consumes the KV queue (`listenQueue`) and runs each job on its model's engine,
+ * one at a time per engine. A worker holds a lease on every job it has taken and renews it
+ * while it lives; a sweep gives jobs whose lease ran out (their process died) back to the
+ * queue, so a queued or running job survives a restart: it runs again, and after
+ * `maxAttempts` interrupted runs it fails with the reason.
+ *
+ * @module
+ */
+
+import type { Engine } from "../../engine/engine.ts";
+import { EditMGTError, isEditMGTError } from "../../errors/mod.ts";
+import { decodeImage, encodeImage } from "../../image/codec.ts";
+import type { EditInput, EditProgress, EditResult } from "../../pipeline/types.ts";
+import type { Logger } from "../logging/index.ts";
+import type { QueueOptions } from "../options.ts";
+import { Slot } from "./slot.ts";
+import type { JobStore } from "./store.ts";
+import { isFinal, isJobMessage, type JobError, type JobRecord, KEYS } from "./types.ts";
+
+/** Options of {@linkcode JobWorker}. */
+export interface JobWorkerOptions {
+  /** The jobs. */
+  store: JobStore;
+  /** The engine of a model id, or undefined when this process does not serve it. */
+  engineFor(model: string): Engine | undefined;
+  /** Queue settings (timeout, lease, attempts). */
+  queue: QueueOptions;
+  /** Pixel limit when decoding stored inputs. */
+  maxImagePixels: number;
+  /** Log sink. */
+  log: Logger;
+}
+
+/** Why a job this worker holds is being stopped. */
+type StopReason = "cancelled" | "lost" | "shutdown";
+
+class Stop {
+  constructor(readonly reason: StopReason) {}
+}
+
+/** The queue consumer of one process (see the module doc). */
+export class JobWorker {
+  /** This worker's identity in leases. */
+  readonly owner: string = crypto.randomUUID();
+  readonly #options: JobWorkerOptions;
+  readonly #held = new Map<string, AbortController>();
+  readonly #slots = new Map<string, Slot>();
+  readonly #pending = new Set<Promise<unknown>>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** The promise of `listenQueue`; it settles only when the KV closes. */
+  #listening: Promise<void> | undefined;
+  #ticks = 0;
+  #stopped = false;
+
+  /** A worker; call {@linkcode JobWorker.start}. */
+  constructor(options: JobWorkerOptions) {
+    this.#options = options;
+  }
+
+  /** Starts consuming the queue, renewing leases and sweeping for abandoned jobs. */
+  start(): void {
+    const { store, queue } = this.#options;
+    this.#listening = store.kv.listenQueue((message) => this.#track(this.#deliver(message)));
+    this.#listening.catch((error) => this.#log("error", "the queue listener failed", { error }));
+    this.#timer = setInterval(
+      () => this.#track(this.#tick()),
+      Math.max(20, Math.floor(queue.leaseMs / 3)),
+    );
+    this.#track(this.#sweep());
+  }
+
+  /** Stops a job this process runs or holds, at once (the store records the cancellation). */
+  cancelLocal(id: string): void {
+    this.#held.get(id)?.abort(new Stop("cancelled"));
+  }
+
+  /** Whether this process holds job `id`. */
+  holds(id: string): boolean {
+    return this.#held.has(id);
+  }
+
+  /**
+   * Stops: jobs it holds go back to the queue (their interrupted run does not count as an
+   * attempt), and messages delivered from now on are left for another process.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    for (const controller of this.#held.values()) controller.abort(new Stop("shutdown"));
+    await Promise.allSettled([...this.#pending]);
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#pending.add(promise);
+    promise.then(
+      () => this.#pending.delete(promise),
+      (error) => {
+        this.#pending.delete(promise);
+        if (!this.#stopped) this.#log("error", "job worker task failed", { error });
+      },
+    );
+    return promise;
+  }
+
+  #log(level: "info" | "warn" | "error" | "debug", msg: string, fields: object = {}): void {
+    this.#options.log({ level, msg, worker: this.owner, ...fields });
+  }
+
+  #lease() {
+    return { owner: this.owner, until: this.#options.store.now() + this.#options.queue.leaseMs };
+  }
+
+  #slot(model: string): Slot {
+    let slot = this.#slots.get(model);
+    if (slot === undefined) this.#slots.set(model, slot = new Slot());
+    return slot;
+  }
+
+  async #deliver(message: unknown): Promise<void> {
+    if (!isJobMessage(message)) return;
+    if (this.#stopped) throw new Error("the worker is stopping; the message is redelivered");
+    const { store } = this.#options;
+    const now = store.now();
+    const claimed = await store.update(
+      message.id,
+      (job) =>
+        job.status === "queued" && job.delivery === message.delivery &&
+          (job.lease === undefined || job.lease.until < now)
+          ? { ...job, lease: this.#lease() }
+          : null,
+    );
+    if (claimed === null) return;
+    const controller = new AbortController();
+    this.#held.set(claimed.id, controller);
+    const slot = this.#slot(claimed.model);
+    try {
+      await slot.acquire(controller.signal);
+    } catch {
+      this.#held.delete(claimed.id);
+      await this.#settleStopped(claimed, controller.signal.reason);
+      return;
+    }
+    try {
+      const started = await store.update(
+        claimed.id,
+        (job) =>
+          job.status === "queued" && job.lease?.owner === this.owner
+            ? {
+              ...job,
+              status: "running",
+              attempts: job.attempts + 1,
+              startedAt: store.now(),
+              lease: this.#lease(),
+            }
+            : null,
+      );
+      if (started !== null) await this.#run(started, controller);
+    } finally {
+      slot.release();
+      this.#held.delete(claimed.id);
+    }
+  }
+
+  async #run(job: JobRecord, controller: AbortController): Promise<void> {
+    const { store, queue } = this.#options;
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(queue.jobTimeoutMs);
+    const signal = AbortSignal.any([controller.signal, timeout]);
+    let progressWrites = Promise.resolve();
+    this.#log("info", "job started", { job: job.id, attempt: job.attempts, model: job.model });
+    try {
+      const engine = this.#options.engineFor(job.model);
+      if (engine === undefined) {
+        throw new EditMGTError("model_not_found", `this server does not run model "${job.model}"`);
+      }
+      const input = await this.#input(job);
+      await engine.ready;
+      const result = await engine.edit(input, {
+        signal,
+        onProgress: (event) => {
+          progressWrites = progressWrites
+            .then(() => this.#progress(job.id, event))
+            .catch((error) => this.#log("warn", "progress write failed", { job: job.id, error }));
+        },
+      });
+      await progressWrites;
+      await this.#complete(job, result);
+      store.recordRunTime(performance.now() - started);
+      this.#log("info", "job completed", {
+        job: job.id,
+        ms: Math.round(performance.now() - started),
+      });
+    } catch (error) {
+      await progressWrites;
+      if (controller.signal.aborted) await this.#settleStopped(job, controller.signal.reason);
+      else if (timeout.aborted) {
+        await this.#fail(job, {
+          code: "timeout",
+          message: `the edit ran longer than the limit of ${queue.jobTimeoutMs} ms`,
+        });
+      } else {
+        const failure = isEditMGTError(error)
+          ? { code: error.code, message: error.message }
+          : { code: "internal" as const, message: `the edit failed: ${error}` };
+        if (!isEditMGTError(error)) this.#log("error", "job crashed", { job: job.id, error });
+        await this.#fail(job, failure);
+      }
+    }
+  }
+
+  async #input(job: JobRecord): Promise<EditInput> {
+    const { image, mask } = await this.#options.store.input(job.id);
+    if (image === null) {
+      throw new EditMGTError("not_found", "the stored source image of this edit has expired");
+    }
+    const maxPixels = this.#options.maxImagePixels;
+    return {
+      image: await decodeImage(image, { maxPixels }),
+      instruction: job.instruction,
+      options: job.options,
+      ...(mask === null ? {} : { mask: await decodeImage(mask, { maxPixels }) }),
+    };
+  }
+
+  async #progress(id: string, event: EditProgress): Promise<void> {
+    if (event.type !== "step") return;
+    const preview = event.preview ? await encodeImage(event.preview) : undefined;
+    await this.#options.store.setProgress(id, { index: event.index, total: event.total }, preview);
+  }
+
+  async #complete(job: JobRecord, result: EditResult): Promise<void> {
+    const { store } = this.#options;
+    const { localization, mask } = result;
+    await store.storeResult(job.id, await encodeImage(result.image), {
+      localization: {
+        width: localization.width,
+        height: localization.height,
+        lambda: localization.lambda,
+        data: localization.data,
+      },
+      mask: { width: mask.width, height: mask.height, data: mask.data },
+    });
+    await store.update(job.id, (current) =>
+      this.#runs(current)
+        ? {
+          ...current,
+          status: "completed",
+          result: {
+            seed: result.seed,
+            width: result.image.width,
+            height: result.image.height,
+            device: result.device,
+            timings: result.timings,
+          },
+        }
+        : null);
+  }
+
+  /** Whether this worker still runs `job` (nobody took it over or finished it). */
+  #runs(job: JobRecord): boolean {
+    return job.status === "running" && job.lease?.owner === this.owner;
+  }
+
+  async #fail(job: JobRecord, error: JobError): Promise<void> {
+    await this.#options.store.update(
+      job.id,
+      (current) => this.#runs(current) ? { ...current, status: "failed", error } : null,
+    );
+    this.#log("warn", "job failed", { job: job.id, code: error.code, reason: error.message });
+  }
+
+  /** Settles a job this worker held and had to stop. */
+  async #settleStopped(job: JobRecord, reason: unknown): Promise<void> {
+    const { store } = this.#options;
+    const stop = reason instanceof Stop ? reason.reason : "lost";
+    const mine = (current: JobRecord) =>
+      !isFinal(current.status) && current.lease?.owner === this.owner;
+    if (stop === "cancelled") {
+      await store.update(job.id, (current) =>
+        mine(current)
+          ? {
+            ...current,
+            status: "cancelled",
+            error: { code: "aborted", message: "the edit was cancelled while it ran" },
+          }
+          : null);
+    } else if (stop === "shutdown") {
+      await store.requeue(
+        job.id,
+        (current) =>
+          mine(current)
+            ? {
+              ...current,
+              attempts: current.status === "running" ? current.attempts - 1 : current.attempts,
+            }
+            : null,
+      );
+    }
+  }
+
+  async #tick(): Promise<void> {
+    const { store } = this.#options;
+    for (const [id, controller] of this.#held) {
+      const renewed = await store.update(
+        id,
+        (job) =>
+          !isFinal(job.status) && job.lease?.owner === this.owner
+            ? { ...job, lease: this.#lease() }
+            : null,
+      );
+      if (renewed === null) {
+        const job = await store.get(id);
+        controller.abort(new Stop(job?.status === "cancelled" ? "cancelled" : "lost"));
+      } else if (renewed.cancelRequested) {
+        controller.abort(new Stop("cancelled"));
+      }
+    }
+    if (++this.#ticks % 3 === 0) await this.#sweep();
+  }
+
+  /** Gives jobs whose worker stopped renewing its lease back to the queue (or ends them). */
+  async #sweep(): Promise<void> {
+    const { store, queue } = this.#options;
+    for (const id of await store.activeIds()) {
+      if (this.#stopped) return;
+      if (this.#held.has(id)) continue;
+      const job = await store.get(id);
+      if (job === null || isFinal(job.status)) {
+        await store.kv.delete(KEYS.active(id));
+        continue;
+      }
+      const now = store.now();
+      const abandoned = (current: JobRecord) =>
+        !isFinal(current.status) && current.lease !== undefined && current.lease.until < now;
+      if (!abandoned(job)) continue;
+      if (job.cancelRequested) {
+        await store.update(id, (current) =>
+          abandoned(current)
+            ? {
+              ...current,
+              status: "cancelled",
+              error: { code: "aborted", message: "the edit was cancelled while it ran" },
+            }
+            : null);
+      } else if (job.status === "running" && job.attempts >= queue.maxAttempts) {
+        const message = `the server stopped while running this edit ${job.attempts} times; ` +
+          "giving up (try fewer steps or a smaller image)";
+        await store.update(
+          id,
+          (current) =>
+            abandoned(current)
+              ? { ...current, status: "failed", error: { code: "internal", message } }
+              : null,
+        );
+        this.#log("warn", "job failed", { job: id, code: "internal", reason: message });
+      } else if (await store.requeue(id, (current) => abandoned(current) ? current : null)) {
+        this.#log("info", "job requeued", { job: id, attempts: job.attempts });
+      }
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Model routes: the model list, manifests (`/v1/models/:id`, `/models/:id/manifest.json`) and
+ * the files a manifest lists (`/models/:id/<path>`), with ranges, strong ETags and cache headers.
+ *
+ * @module
+ */
+
+import { type Context, Hono } from "hono";
+import { EditMGTError } from "../../errors/mod.ts";
+import type { ServerEnv } from "../context.ts";
+import { findModel, type ServicesGetter } from "../services.ts";
+import type { ServedModel } from "./registry.ts";
+import { respondWithRepresentation } from "./respond.ts";
+
+/** `Cache-Control` of manifests: short, then revalidate with the ETag. */
+const MANIFEST_CACHE = "public, max-age=60";
+/** `Cache-Control` of files whose name embeds their hash. */
+const IMMUTABLE_CACHE = "public, max-age=31536000, immutable";
+/** `Cache-Control` of other model files: always revalidate (cheap with the ETag). */
+const REVALIDATE_CACHE = "public, no-cache";
+
+/** Model files may be embedded by any origin (they are public and integrity-checked). */
+const CROSS_ORIGIN = { "Cross-Origin-Resource-Policy": "cross-origin" };
+
+/** An entry of `GET /v1/models`. */
+export interface ModelListEntry {
+  /** Model id. */
+  id: string;
+  /** Always "model" (as in OpenAI's list). */
+  object: "model";
+  /** Model package version. */
+  version: string;
+  /** License of the weights. */
+  license: string;
+  /** Pixels the model works at. */
+  resolution: { width: number; height: number };
+  /** Path of the manifest on this server. */
+  manifest: string;
+}
+
+/** The `GET /v1/models` entry of `model`. */
+export function modelListEntry(model: ServedModel): ModelListEntry {
+  return {
+    id: model.id,
+    object: "model",
+    version: model.manifest.version,
+    license: model.manifest.license,
+    resolution: model.manifest.resolution,
+    manifest: `/models/${encodeURIComponent(model.id)}/manifest.json`,
+  };
+}
+
+/** The routes of the served models (see the module doc). */
+export function modelRoutes(services: ServicesGetter): Hono<ServerEnv> {
+  const app = new Hono<ServerEnv>();
+  const find = async (id: string): Promise<ServedModel> => findModel(await services(), id);
+  const manifest = async (c: Context<ServerEnv>) => {
+    const model = await find(c.req.param("id")!);
+    return respondWithRepresentation(c.req.raw, {
+      body: model.manifestBytes,
+      size: model.manifestBytes.byteLength,
+      etag: model.manifestEtag,
+      contentType: "application/json",
+      cacheControl: MANIFEST_CACHE,
+    }, CROSS_ORIGIN);
+  };
+
+  app.get("/v1/models", async (c) => {
+    const { models } = await services();
+    return c.json({ object: "list", data: [...models.values()].map(modelListEntry) });
+  });
+  app.get("/v1/models/:id", manifest);
+  app.get("/models/:id/manifest.json", manifest);
+  app.get("/models/:id/:path{.+}", async (c) => {
+    const model = await find(c.req.param("id"));
+    const path = c.req.param("path");
+    const file = model.files.get(path);
+    if (file === undefined) {
+      throw new EditMGTError(
+        "not_found",
+        `model "${model.id}" has no file "${path}"; its manifest lists every file`,
+      );
+    }
+    return respondWithRepresentation(c.req.raw, {
+      body: file.location,
+      size: file.bytes,
+      etag: file.etag,
+      contentType: file.contentType,
+      cacheControl: file.contentHashed ? IMMUTABLE_CACHE : REVALIDATE_CACHE,
+    }, CROSS_ORIGIN);
+  });
+  return app;
+}

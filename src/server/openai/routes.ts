@@ -1,0 +1,277 @@
+/**
+ * `POST /v1/images/edits`, compatible with OpenAI's images edit endpoint, so existing clients
+ * (the `openai` npm package, curl scripts) work unchanged: multipart `image` (or `image[]`, one
+ * image), `prompt`, optional `mask` whose alpha 0 marks the region to edit (without a mask,
+ * the image's own transparent pixels do), `n`, `size`, `response_format` (`b64_json`, the
+ * default, or `url`), `output_format`, `output_compression`. Parameters that have no meaning
+ * here (quality, background...) are accepted and ignored. An extension field `options` takes
+ * the JSON sampler options of `/v1/edits`.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { EditMGTError } from "../../errors/mod.ts";
+import { encodeImage } from "../../image/codec.ts";
+import type { RgbaImage } from "../../image/types.ts";
+import { EditOptionsSchema, parseWith } from "../../schema/mod.ts";
+import type { ServerEnv } from "../context.ts";
+import { errorResponse } from "../errors.ts";
+import { assertSameSize, checkImage, parseImageFormat, toBase64 } from "../edits/images.ts";
+import {
+  mediaType,
+  parseJsonText,
+  readFormData,
+  singleField,
+  textField,
+} from "../edits/request.ts";
+import { jobError, submitJob, waitForJobs } from "../edits/routes.ts";
+import { resultImage } from "../edits/result.ts";
+import { parseSize } from "../edits/size.ts";
+import { findModel, type ServerServices, type ServicesGetter } from "../services.ts";
+import type { JobRecord } from "../jobs/types.ts";
+
+/** Fields of OpenAI's endpoint that are accepted and have no effect here. */
+const IGNORED_FIELDS = [
+  "background",
+  "complexity",
+  "frame_count",
+  "frame_duration_ms",
+  "input_fidelity",
+  "markup",
+  "partial_images",
+  "quality",
+  "safety_identifier",
+  "user",
+];
+/** Fields this route reads. */
+const FIELDS = [
+  "image",
+  "image[]",
+  "prompt",
+  "mask",
+  "model",
+  "n",
+  "size",
+  "response_format",
+  "output_format",
+  "output_compression",
+  "stream",
+  "options",
+];
+
+/** Model names of OpenAI's API; requests naming them get the default model. */
+const OPENAI_MODEL = /^(dall-e-|gpt-image-)/;
+
+/** One image of the response. */
+export interface OpenAIImage {
+  /** The image as base64 (`response_format: "b64_json"`). */
+  b64_json?: string;
+  /** Where to fetch the image (`response_format: "url"`), valid until the result expires. */
+  url?: string;
+  /** The prompt as used. */
+  revised_prompt?: string;
+}
+
+/** The response body, as OpenAI's. */
+export interface OpenAIImagesResponse {
+  /** Unix seconds. */
+  created: number;
+  /** The images. */
+  data: OpenAIImage[];
+  /** The format of the images. */
+  output_format: "png" | "jpeg" | "webp";
+  /** `WIDTHxHEIGHT` of the images. */
+  size: string;
+}
+
+/** Builds the mask of the edit from an OpenAI mask: alpha 0 (edit here) becomes white. */
+export function maskFromAlpha(mask: RgbaImage): RgbaImage {
+  const data = new Uint8ClampedArray(mask.width * mask.height * 4);
+  for (let pixel = 0; pixel < mask.width * mask.height; pixel++) {
+    const value = mask.data[pixel * 4 + 3] === 0 ? 255 : 0;
+    data.fill(value, pixel * 4, pixel * 4 + 3);
+    data[pixel * 4 + 3] = 255;
+  }
+  return { width: mask.width, height: mask.height, data };
+}
+
+function hasTransparentPixel(image: RgbaImage): boolean {
+  for (let i = 3; i < image.data.length; i += 4) if (image.data[i] === 0) return true;
+  return false;
+}
+
+function integerField(value: string | undefined, name: string, min: number, max: number) {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!(Number.isInteger(number) && number >= min && number <= max)) {
+    throw new EditMGTError(
+      "invalid_option",
+      `${name} must be an integer in [${min}, ${max}], got "${value}"`,
+      { details: { option: name } },
+    );
+  }
+  return number;
+}
+
+/** The one image file of `image` or `image[]`. */
+async function imageFile(form: FormData): Promise<Uint8Array> {
+  const files = [...form.getAll("image"), ...form.getAll("image[]")];
+  if (files.length !== 1) {
+    throw new EditMGTError(
+      "invalid_input",
+      files.length === 0 ? 'the image is missing (field "image")' : "send exactly one image",
+      { details: { field: "image" } },
+    );
+  }
+  const [file] = files;
+  if (typeof file === "string") {
+    throw new EditMGTError("invalid_input", 'field "image" must be a file upload', {
+      details: { field: "image" },
+    });
+  }
+  return new Uint8Array(await file.arrayBuffer());
+}
+
+async function maskFile(form: FormData): Promise<Uint8Array | undefined> {
+  const value = singleField(form, "mask");
+  if (value === undefined) return undefined;
+  if (typeof value === "string") {
+    throw new EditMGTError("invalid_input", 'field "mask" must be a file upload', {
+      details: { field: "mask" },
+    });
+  }
+  return new Uint8Array(await value.arrayBuffer());
+}
+
+function pickModel(services: ServerServices, name: string | undefined): string {
+  if (name === undefined || name === "" || OPENAI_MODEL.test(name)) return services.defaultModel;
+  return findModel(services, name).id;
+}
+
+/** The OpenAI-compatible route (see the module doc). */
+export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
+  const app = new Hono<ServerEnv>();
+  app.post("/v1/images/edits", async (c) => {
+    const s = await services();
+    const { limits } = s.options;
+    if (mediaType(c.req.raw) !== "multipart/form-data") {
+      throw new EditMGTError(
+        "unsupported_format",
+        "this endpoint takes multipart/form-data, as OpenAI's images edit endpoint",
+      );
+    }
+    const form = await readFormData(c.req.raw);
+    const unknown = [...new Set(form.keys())]
+      .filter((name) => !FIELDS.includes(name) && !IGNORED_FIELDS.includes(name));
+    if (unknown.length > 0) {
+      throw new EditMGTError("invalid_input", `unknown field(s) ${unknown.join(", ")}`, {
+        details: { fields: unknown },
+      });
+    }
+    const prompt = textField(form, "prompt")?.trim() ?? "";
+    if (prompt.length === 0 || prompt.length > limits.maxInstructionChars) {
+      throw new EditMGTError(
+        "invalid_input",
+        `prompt must have 1 to ${limits.maxInstructionChars} characters, got ${prompt.length}`,
+        { details: { field: "prompt" } },
+      );
+    }
+    if ((textField(form, "stream") ?? "false") !== "false") {
+      throw new EditMGTError("invalid_option", "streaming is not supported here; use /v1/edits");
+    }
+    const n = integerField(textField(form, "n"), "n", 1, limits.maxImagesPerRequest) ?? 1;
+    const size = parseSize(textField(form, "size"), limits.maxOutputSide);
+    const responseFormat = textField(form, "response_format") ?? "b64_json";
+    if (responseFormat !== "b64_json" && responseFormat !== "url") {
+      throw new EditMGTError(
+        "invalid_option",
+        `response_format must be b64_json or url, got "${responseFormat}"`,
+        { details: { option: "response_format" } },
+      );
+    }
+    const outputFormat = parseImageFormat(textField(form, "output_format"), "output_format") ??
+      "png";
+    const quality = integerField(
+      textField(form, "output_compression"),
+      "output_compression",
+      0,
+      100,
+    );
+    const optionsText = textField(form, "options");
+    const options = parseWith(
+      EditOptionsSchema,
+      optionsText === undefined ? {} : parseJsonText(optionsText, 'field "options"'),
+      "invalid_option",
+    );
+    const model = pickModel(s, textField(form, "model"));
+
+    const image = await checkImage(await imageFile(form), limits.maxImagePixels);
+    const maskBytes = await maskFile(form);
+    let editMask: RgbaImage | undefined;
+    if (maskBytes !== undefined) {
+      const mask = await checkImage(maskBytes, limits.maxImagePixels);
+      assertSameSize(image.image, mask.image);
+      editMask = maskFromAlpha(mask.image);
+    } else if (hasTransparentPixel(image.image)) {
+      editMask = maskFromAlpha(image.image);
+    }
+    const mask = editMask === undefined ? undefined : await encodeImage(editMask);
+
+    const jobs: JobRecord[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        const seed = options.seed === undefined ? undefined : options.seed + i;
+        jobs.push(
+          await submitJob(s, {
+            model,
+            instruction: prompt,
+            options: seed === undefined ? options : { ...options, seed },
+            image,
+            ...(mask === undefined ? {} : { mask }),
+          }),
+        );
+      }
+    } catch (error) {
+      for (const job of jobs) await s.store.cancel(job.id);
+      throw error;
+    }
+    const ids = jobs.map((job) => job.id);
+    const finished = await waitForJobs(c, s, ids, s.options.queue.maxWaitMs);
+    if (finished === null) {
+      return errorResponse(c, new EditMGTError("aborted", "the client went away; edit cancelled"));
+    }
+    const unfinished = finished.find((job) => job.status !== "completed");
+    if (unfinished !== undefined) {
+      for (const id of ids) await s.store.cancel(id);
+      if (unfinished.status === "queued" || unfinished.status === "running") {
+        throw new EditMGTError(
+          "timeout",
+          `the edits took longer than ${s.options.queue.maxWaitMs} ms; use /v1/edits for long jobs`,
+        );
+      }
+      return errorResponse(c, jobError(unfinished));
+    }
+    const data: OpenAIImage[] = [];
+    for (const job of finished) {
+      if (responseFormat === "url") {
+        const url = new URL(`/v1/edits/${job.id}/result`, c.req.url);
+        url.searchParams.set("format", outputFormat);
+        if (size) url.searchParams.set("size", `${size.width}x${size.height}`);
+        data.push({ url: url.href, revised_prompt: prompt });
+      } else {
+        const bytes = await resultImage(s.store, job, outputFormat, size, quality);
+        data.push({ b64_json: toBase64(bytes), revised_prompt: prompt });
+      }
+    }
+    const { width, height } = size ?? finished[0].result!;
+    const body: OpenAIImagesResponse = {
+      created: Math.floor(Date.now() / 1000),
+      data,
+      output_format: outputFormat,
+      size: `${width}x${height}`,
+    };
+    return c.json(body);
+  });
+  return app;
+}

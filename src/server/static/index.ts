@@ -1,0 +1,117 @@
+/**
+ * Static folders: the demo page at `/` (examples/web) and the built browser SDK at `/sdk/`
+ * (dist/sdk). A request path is decoded, split into segments, and refused when a segment is
+ * empty-named, hidden (`.`-prefixed, which covers `.` and `..`) or holds a backslash, NUL or
+ * colon; the resolved real path must still lie inside the folder (no symlink escapes). When the
+ * demo folder is missing, `/` answers a small placeholder page.
+ *
+ * @module
+ */
+
+import type { Context } from "hono";
+import { EditMGTError } from "../../errors/mod.ts";
+import type { ServerEnv } from "../context.ts";
+import { respondWithRepresentation } from "../models/respond.ts";
+
+const CONTENT_TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "application/javascript; charset=utf-8",
+  mjs: "application/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  json: "application/json",
+  map: "application/json",
+  wasm: "application/wasm",
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+  svg: "image/svg+xml",
+  ico: "image/x-icon",
+  txt: "text/plain; charset=utf-8",
+  onnx: "application/octet-stream",
+};
+
+/** The headers that make a page cross-origin isolated (WASM threads need it). */
+export const ISOLATION_HEADERS: Record<string, string> = {
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
+};
+
+/** The safe relative path of a request path, or null when it may not be served. */
+export function safeRelativePath(path: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return null;
+  }
+  const segments = decoded.split("/").filter((segment) => segment !== "");
+  const unsafe = segments.some((segment) => segment.startsWith(".") || /[\\\0:]/.test(segment));
+  return unsafe ? null : segments.join("/");
+}
+
+/** The real path of `relative` inside `root`, or null when it is missing or outside. */
+async function resolveInside(root: string, relative: string): Promise<string | null> {
+  try {
+    const realRoot = await Deno.realPath(root);
+    let real = await Deno.realPath(relative === "" ? realRoot : `${realRoot}/${relative}`);
+    if (real !== realRoot && !real.startsWith(`${realRoot}/`)) return null;
+    if ((await Deno.stat(real)).isDirectory) real = await Deno.realPath(`${real}/index.html`);
+    if (!real.startsWith(`${realRoot}/`)) return null;
+    return (await Deno.stat(real)).isFile ? real : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `folder` exists and is a directory. */
+export async function isDirectory(folder: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(folder)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Answers `relativePath` from `root` with `headers`, or throws `not_found` (with `hint` in the
+ * message).
+ */
+export async function serveFromFolder(
+  c: Context<ServerEnv>,
+  root: string,
+  relativePath: string,
+  headers: Record<string, string>,
+  hint = "",
+): Promise<Response> {
+  const relative = safeRelativePath(relativePath);
+  const file = relative === null ? null : await resolveInside(root, relative);
+  if (file === null) {
+    throw new EditMGTError("not_found", `no file ${c.req.path} here${hint}`);
+  }
+  const stat = await Deno.stat(file);
+  const extension = file.slice(file.lastIndexOf(".") + 1).toLowerCase();
+  return await respondWithRepresentation(c.req.raw, {
+    body: new URL(`file://${file.split("/").map(encodeURIComponent).join("/")}`),
+    size: stat.size,
+    etag: `W/"${stat.size.toString(36)}-${(stat.mtime?.getTime() ?? 0).toString(36)}"`,
+    contentType: CONTENT_TYPES[extension] ?? "application/octet-stream",
+    cacheControl: "no-cache",
+  }, headers);
+}
+
+/** The page `/` answers while examples/web is missing. */
+export const PLACEHOLDER_PAGE = `<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<title>EditMGT server</title>
+<h1>EditMGT server</h1>
+<p>The demo page is not here yet (examples/web). The API is:</p>
+<ul>
+  <li><a href="/v1/models">GET /v1/models</a>: models, with their manifests and files under /models/</li>
+  <li>POST /v1/edits: edit an image (multipart: image, instruction, options)</li>
+  <li>POST /v1/images/edits: the OpenAI-compatible image edit</li>
+  <li><a href="/openapi.json">GET /openapi.json</a>: the whole API</li>
+</ul>
+</html>
+`;
