@@ -47,7 +47,7 @@ const state = {
 };
 
 /** Timings the browser tests read (milliseconds since navigation start). */
-const metrics = { readyAt: null, firstEditAt: null, edits: [] };
+const metrics = { readyAt: null, firstEditAt: null, edits: [], downloads: [] };
 globalThis.demo = { state, metrics };
 
 function setState(name) {
@@ -86,6 +86,7 @@ const megabytes = (bytes) => (bytes / 1e6).toFixed(bytes < 10e6 ? 2 : 1);
 
 function onLoadProgress(event) {
   if (event.type === "download") {
+    metrics.downloads.push({ loaded: event.loaded, total: event.total });
     showProgress(
       event.loaded / event.total,
       `Downloading model · ${megabytes(event.loaded)} / ${megabytes(event.total)} MB`,
@@ -202,6 +203,7 @@ async function openImage(blob, name) {
     setSource(0);
     renderTurns();
     updateControls();
+    document.body.dataset.source = name;
     $("instruction").focus();
   } catch (error) {
     showError(error);
@@ -234,7 +236,7 @@ async function loadSamples() {
       for (const other of $("samples").children) other.setAttribute("aria-pressed", "false");
       button.setAttribute("aria-pressed", "true");
       const blob = await (await fetch(`samples/${sample.file}`)).blob();
-      await openImage(blob, "original");
+      await openImage(blob, sample.file);
       showSuggestions(sample.instructions);
       if (!$("instruction").value) $("instruction").value = sample.instructions[0] ?? "";
       updateControls();
@@ -286,6 +288,7 @@ async function edit() {
     setState("editing");
     const started = performance.now();
     const sourceTurn = state.sourceTurn;
+    $("result-info").textContent = "";
     showProgress(0, "Encoding…");
     const result = await current.edit({ ...request(), previewEvery: 1 }, {
       signal,
@@ -307,6 +310,7 @@ async function edit() {
       parent: sourceTurn,
       identical,
       seed: result.seed,
+      mask: result.mask,
     });
     viewer.showResult(result.imageData);
     showOverlay();
@@ -341,7 +345,7 @@ function showResultInfo(result, identical) {
   const t = result.timings;
   const info = $("result-info");
   info.replaceChildren();
-  const exact = document.createElement("strong");
+  const exact = document.createElement(identical > 0 ? "strong" : "span");
   exact.textContent = `${(identical * 100).toFixed(1)}% of pixels bit-identical to the original`;
   info.append(
     `Seed ${result.seed} · ${Math.round(t.totalMs)} ms on ${result.device} (text ${
@@ -374,7 +378,7 @@ function renderTurns() {
     if (index === 0) caption.textContent = "Original";
     else {
       const exact = document.createElement("span");
-      exact.className = "exact";
+      if (turn.identical > 0) exact.className = "exact";
       exact.textContent = `${(turn.identical * 100).toFixed(1)}% identical`;
       caption.append(`${index}. “${turn.instruction}” `, exact);
     }
@@ -471,6 +475,8 @@ function wire() {
 }
 
 async function start() {
+  const device = new URLSearchParams(location.search).get("device");
+  if (device) settings.device = device;
   wire();
   updateControls();
   await loadSamples();

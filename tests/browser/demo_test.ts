@@ -1,0 +1,275 @@
+/// <reference lib="dom" />
+/**
+ * The demo page in headless Chromium on the WASM device: cold download with one byte progress,
+ * an edit with live previews, pixel-exact composite over five turns, cancellation, a warm reload
+ * without model requests, a corrupted cached file fetched again, unsupported files refused.
+ */
+
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import {
+  Demo,
+  type DemoGlobals,
+  MODEL_DIR,
+  modelFiles,
+  openProfile,
+  SCREENSHOTS,
+  skipReason,
+  startApp,
+} from "./harness.ts";
+
+const manifest = JSON.parse(
+  await Deno.readTextFile(new URL(`../../${MODEL_DIR}/manifest.json`, import.meta.url)),
+);
+const files: { path: string; bytes: number }[] = manifest.components.flatMap((
+  component: { files: unknown[] },
+) => component.files);
+const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0);
+
+Deno.test({
+  name: "demo page on WASM in Chromium",
+  ignore: skipReason !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const app = await startApp();
+    const profile = await openProfile();
+    const demo = new Demo(profile.page, app);
+    const { page } = profile;
+    try {
+      await t.step(
+        "a cold load downloads every model file once, with one byte progress",
+        async () => {
+          await demo.goto("wasm");
+          await demo.pickSample(0);
+          await demo.set("steps", "8");
+          assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
+          const metrics = await page.evaluate(() =>
+            (globalThis as unknown as DemoGlobals).demo.metrics
+          );
+          const downloads = metrics.downloads;
+          assert.ok(downloads.length >= files.length, `${downloads.length} progress events`);
+          assert.ok(downloads.every((event) => event.total === totalBytes));
+          for (let i = 1; i < downloads.length; i++) {
+            assert.ok(downloads[i].loaded >= downloads[i - 1].loaded, "progress went backwards");
+          }
+          assert.equal(downloads.at(-1)!.loaded, totalBytes);
+          const fetched = modelFiles(profile.modelRequests).map((path) => path.split("/").pop());
+          assert.deepEqual(fetched.sort(), files.map((file) => file.path).sort());
+          console.log(
+            `TIMING wasm cold: ready ${Math.round(metrics.readyAt!)} ms, first edit done ${
+              Math.round(metrics.firstEditAt!)
+            } ms after navigation (edit ${Math.round(metrics.edits[0].ms)} ms)`,
+          );
+        },
+      );
+
+      await t.step(
+        "an edit shows live previews and returns an image of the source's size",
+        async () => {
+          await demo.set("steps", "12");
+          await page.click("#edit");
+          await page.waitForFunction(() =>
+            /Step [3-9]/.test(document.getElementById("progress-text")!.textContent!)
+          );
+          await demo.screenshot("wasm-during-edit");
+          const previewShown = await page.evaluate(() =>
+            document.getElementById("viewer")!.classList.contains("compare") &&
+            document.getElementById("after")!.classList.contains("pixelated")
+          );
+          assert.ok(previewShown, "the step preview is not on the stage");
+          assert.equal(await demo.waitForOutcome(), "done");
+          await demo.screenshot("wasm-after-edit");
+          const sizes = await page.evaluate(() => {
+            const { state } = (globalThis as unknown as DemoGlobals).demo;
+            const result = state.turns.at(-1)!.image;
+            return [result.width, result.height, state.source!.width, state.source!.height];
+          });
+          assert.deepEqual(sizes.slice(0, 2), sizes.slice(2));
+          assert.match((await page.textContent("#result-info"))!, /bit-identical to the original/);
+          await page.check("#show-heatmap");
+          await demo.screenshot("wasm-heatmap");
+          await page.check("#show-changes");
+          await demo.screenshot("wasm-changed-pixels");
+        },
+      );
+
+      await t.step(
+        "pixels outside the edit region equal the input pixels, over five edits",
+        async () => {
+          await demo.pickSample(1);
+          // A fixed lambda that holds most tokens: the random-weights model's auto lambda may let
+          // five turns together touch every token, leaving no never-edited pixel to compare.
+          await page.uncheck("#lambda-auto");
+          await demo.set("lambda", "0.8");
+          const suggestions = await page.$$eval(
+            "#suggestions button",
+            (chips) => chips.map((chip) => chip.textContent!),
+          );
+          for (let turn = 0; turn < 5; turn++) {
+            await demo.set("instruction", suggestions[turn % suggestions.length]);
+            assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
+            await page.click("#edit-again");
+          }
+          await demo.screenshot("wasm-five-turns");
+          const check = await page.evaluate(checkComposite);
+          assert.equal(check.turns, 5);
+          assert.equal(check.keptPixelsChanged, 0, "a kept pixel differs from its turn's input");
+          assert.equal(
+            check.neverEditedChanged,
+            0,
+            "a never-edited pixel differs from the original",
+          );
+          assert.ok(check.neverEditedPixels > 0, "every pixel was edited: nothing to compare");
+        },
+      );
+
+      await t.step(
+        "Cancel stops a running edit and the page stays responsive and usable",
+        async () => {
+          await demo.set("steps", "48");
+          await page.evaluate(() => {
+            const gaps = { max: 0, last: performance.now(), running: true };
+            (globalThis as unknown as { frameGaps: typeof gaps }).frameGaps = gaps;
+            const tick = (now: number) => {
+              gaps.max = Math.max(gaps.max, now - gaps.last);
+              gaps.last = now;
+              if (gaps.running) requestAnimationFrame(tick);
+            };
+            requestAnimationFrame(tick);
+          });
+          await page.click("#edit");
+          await page.waitForFunction(() =>
+            /Step [2-9]/.test(document.getElementById("progress-text")!.textContent!)
+          );
+          const cancelledAt = Date.now();
+          await page.click("#cancel");
+          assert.equal(await demo.waitForOutcome(30_000), "cancelled");
+          const cancelMs = Date.now() - cancelledAt;
+          const maxFrameGap = await page.evaluate(() => {
+            const gaps = (globalThis as unknown as { frameGaps: { max: number; running: boolean } })
+              .frameGaps;
+            gaps.running = false;
+            return gaps.max;
+          });
+          console.log(
+            `cancel took ${cancelMs} ms; longest frame gap during the edit ${maxFrameGap} ms`,
+          );
+          assert.ok(maxFrameGap < 500, `the page froze for ${maxFrameGap} ms during the edit`);
+          assert.match((await demo.errorText())!, /Cancelled/);
+          assert.equal(await page.isVisible("#edit"), true);
+          await demo.set("steps", "4");
+          assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
+        },
+      );
+
+      await t.step("a reload makes no model-file request and edits at once", async () => {
+        profile.modelRequests.length = 0;
+        await demo.goto("wasm");
+        await demo.pickSample(2);
+        assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
+        assert.deepEqual(modelFiles(profile.modelRequests), []);
+        const metrics = await page.evaluate(() =>
+          (globalThis as unknown as DemoGlobals).demo.metrics
+        );
+        assert.equal(metrics.downloads.at(-1)?.loaded, totalBytes);
+        console.log(
+          `TIMING wasm warm: ready ${Math.round(metrics.readyAt!)} ms, first edit done ${
+            Math.round(metrics.firstEditAt!)
+          } ms after navigation (edit ${Math.round(metrics.edits[0].ms)} ms)`,
+        );
+      });
+
+      await t.step(
+        "a corrupted cached file is detected by its hash and downloaded again",
+        async () => {
+          const corrupted = files.reduce((a, b) => (a.bytes > b.bytes ? a : b)).path;
+          await page.evaluate(async ([manifestPath, file]) => {
+            const cache = await caches.open("editmgt-models");
+            const url = new URL(file, new URL(manifestPath, location.href)).href;
+            const stored = (await cache.match(url))!;
+            const bytes = new Uint8Array(await stored.arrayBuffer());
+            bytes[bytes.length >> 1] ^= 0xff;
+            await cache.put(url, new Response(bytes, { headers: stored.headers }));
+          }, [app.manifest, corrupted]);
+          profile.modelRequests.length = 0;
+          await demo.open("wasm");
+          const fetched = modelFiles(profile.modelRequests).map((path) => path.split("/").pop());
+          assert.deepEqual(fetched, [corrupted]);
+          await demo.pickSample(0);
+          assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
+        },
+      );
+
+      await t.step("an unsupported file gets a clear error and the page stays usable", async () => {
+        const gif = new TextEncoder().encode("GIF89a\x01\x00\x01\x00\x00\x00\x00;\x00\x00\x00\x00");
+        await page.setInputFiles("#file", {
+          name: "animation.gif",
+          mimeType: "image/gif",
+          buffer: Buffer.from(gif),
+        });
+        await page.waitForSelector("#error:not([hidden])");
+        const message = (await demo.errorText())!;
+        assert.match(message, /GIF/);
+        assert.match(message, /unsupported_format/);
+        await demo.screenshot("wasm-unsupported-file");
+        await demo.pickSample(3);
+        assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
+      });
+    } finally {
+      await profile.close();
+      await app.close();
+    }
+    console.log(`screenshots in ${SCREENSHOTS}`);
+  },
+});
+
+/**
+ * Runs in the page: for every turn, pixels of tokens the edit kept (mask 0) must equal that
+ * turn's input; pixels kept by every turn must equal the original. The token under a pixel is
+ * the one under its centre, as the composite maps them.
+ */
+function checkComposite() {
+  const { turns } = (globalThis as unknown as DemoGlobals).demo.state;
+  const original = turns[0].image;
+  const { width, height } = original;
+  const cell = (p: number, cells: number, pixels: number) =>
+    Math.min(cells - 1, Math.floor((p + 0.5) * cells / pixels));
+  const everKept = new Uint8Array(width * height).fill(1);
+  let keptPixelsChanged = 0;
+  for (const turn of turns.slice(1)) {
+    const input = turns[turn.parent!].image;
+    const mask = turn.mask!;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const edited =
+          mask.data[cell(y, mask.height, height) * mask.width + cell(x, mask.width, width)];
+        const p = y * width + x;
+        if (edited) {
+          everKept[p] = 0;
+          continue;
+        }
+        for (let c = 0; c < 4; c++) {
+          if (turn.image.data[p * 4 + c] !== input.data[p * 4 + c]) {
+            keptPixelsChanged++;
+            break;
+          }
+        }
+      }
+    }
+  }
+  const last = turns.at(-1)!.image;
+  let neverEditedPixels = 0;
+  let neverEditedChanged = 0;
+  for (let p = 0; p < width * height; p++) {
+    if (!everKept[p]) continue;
+    neverEditedPixels++;
+    for (let c = 0; c < 4; c++) {
+      if (last.data[p * 4 + c] !== original.data[p * 4 + c]) {
+        neverEditedChanged++;
+        break;
+      }
+    }
+  }
+  return { turns: turns.length - 1, keptPixelsChanged, neverEditedPixels, neverEditedChanged };
+}

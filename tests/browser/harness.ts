@@ -1,0 +1,316 @@
+/// <reference lib="dom" />
+/**
+ * What the browser tests share: Debian's Chromium driven by playwright-core (never a downloaded
+ * browser), a fresh profile per scenario, the app under test on a free loopback port (the edge
+ * server's entry when it exists, else a static server of the demo, the SDK bundle and the model),
+ * and a small driver for the demo page.
+ *
+ * @module
+ */
+
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { buildSdk } from "../../sdk/build.ts";
+import { serveFiles } from "../sdk/file_server.ts";
+
+/** Debian's Chromium (`apt-get install chromium`). */
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** Whether the browser tests can run here; they are skipped (with this reason) otherwise. */
+export const skipReason: string | null = await (async () => {
+  try {
+    await Deno.stat(CHROMIUM);
+    return null;
+  } catch {
+    return `${CHROMIUM} is missing (apt-get install chromium)`;
+  }
+})();
+
+const ROOT = new URL("../../", import.meta.url);
+const path = (relative: string) => decodeURIComponent(new URL(relative, ROOT).pathname);
+
+/** The model the tests load: the random-weights tiny package (always in the repository). */
+export const MODEL_DIR = "tests/fixtures/tiny-random";
+const MODEL_ID = JSON.parse(await Deno.readTextFile(path(`${MODEL_DIR}/manifest.json`))).id;
+const SERVER_ENTRY = "examples/server/main.ts";
+
+/** Whether the edge server exists yet (the remote-device tests need its edit API). */
+export const hasServer: boolean = await exists(path(SERVER_ENTRY));
+
+/** Screenshots land here, for people to look at. */
+export const SCREENSHOTS = "/tmp/editmgt-browser";
+
+/** The app under test. */
+export interface App {
+  /** Its origin. */
+  url: URL;
+  /** Path of the model's manifest on it. */
+  manifest: string;
+  /** Whether the edit API runs (the remote device works). */
+  hasEditApi: boolean;
+  /** Stops it. */
+  close(): Promise<void>;
+}
+
+let sdkBuilt: Promise<unknown> | null = null;
+
+/**
+ * Builds the SDK into dist/sdk (once per test process) and starts the app: the edge server
+ * (`examples/server/main.ts`) serving the tiny model when it exists, else a static server.
+ */
+export async function startApp(): Promise<App> {
+  sdkBuilt ??= buildSdk();
+  await sdkBuilt;
+  const manifest = `/models/${MODEL_ID}/manifest.json`;
+  if (await exists(path(SERVER_ENTRY))) return await startServer(manifest);
+  const server = serveFiles({
+    "/sdk/": path("dist/sdk"),
+    [`/models/${MODEL_ID}/`]: path(MODEL_DIR),
+    "/": path("examples/web"),
+  });
+  return {
+    url: server.url,
+    manifest,
+    hasEditApi: false,
+    close: () => server.close(),
+  };
+}
+
+async function startServer(manifest: string): Promise<App> {
+  const port = freePort();
+  const kv = await Deno.makeTempDir({ prefix: "editmgt-browser-kv-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--unstable-kv", "-A", path(SERVER_ENTRY)],
+    cwd: path("."),
+    env: {
+      PORT: String(port),
+      HOSTNAME: "127.0.0.1",
+      MODEL: path(MODEL_DIR),
+      EDITMGT_KV: `${kv}/jobs.sqlite3`,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoderStream() as TransformStream<Uint8Array, string>;
+    for await (const chunk of stream.pipeThrough(decoder)) {
+      output.push(chunk);
+    }
+  };
+  const streams = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const url = new URL(`http://127.0.0.1:${port}/`);
+  await waitUntilHealthy(url, child, () => output.join(""));
+  return {
+    url,
+    manifest,
+    hasEditApi: true,
+    async close() {
+      child.kill("SIGTERM");
+      await child.status;
+      await streams.catch(() => {});
+      await Deno.remove(kv, { recursive: true });
+    },
+  };
+}
+
+async function waitUntilHealthy(
+  url: URL,
+  child: Deno.ChildProcess,
+  output: () => string,
+): Promise<void> {
+  let exited = false;
+  child.status.then(() => (exited = true));
+  for (let waited = 0; waited < 90_000; waited += 250) {
+    if (exited) throw new Error(`the server exited:\n${output()}`);
+    try {
+      const response = await fetch(new URL("/healthz", url));
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the server did not become healthy in 90 s:\n${output()}`);
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await Deno.stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A Chromium with a fresh profile; close it to delete the profile. */
+export interface Profile {
+  context: BrowserContext;
+  page: Page;
+  /** Model-file requests the browser made (page and workers), as paths. */
+  modelRequests: string[];
+  close(): Promise<void>;
+}
+
+/** Launches Chromium with a new, empty user-data-dir. */
+export async function openProfile(): Promise<Profile> {
+  const userDataDir = await Deno.makeTempDir({ prefix: "editmgt-chromium-" });
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      "--no-sandbox",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--enable-unsafe-webgpu",
+    ],
+  });
+  const modelRequests: string[] = [];
+  context.on("request", (request) => {
+    const { pathname } = new URL(request.url());
+    if (pathname.startsWith("/models/")) modelRequests.push(pathname);
+  });
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on("pageerror", (error) => console.error("page error:", error));
+  return {
+    context,
+    page,
+    modelRequests,
+    async close() {
+      await context.close();
+      await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Model files among request paths (the manifest is revalidated on every load by design). */
+export function modelFiles(paths: readonly string[]): string[] {
+  return paths.filter((p) => !p.endsWith("/manifest.json"));
+}
+
+/** Drives the demo page. */
+export class Demo {
+  constructor(readonly page: Page, readonly app: App) {}
+
+  /** Opens the demo with `device` and waits until the page is interactive (model loading). */
+  async goto(device: string): Promise<void> {
+    const url = new URL("/", this.app.url);
+    url.searchParams.set("device", device);
+    url.searchParams.set("model", this.app.manifest);
+    await this.page.goto(url.href);
+    await this.page.waitForFunction(() => document.body.dataset.state !== "starting");
+  }
+
+  /** Opens the demo with `device` and waits until the model is ready. */
+  async open(device: string, timeout = 120_000): Promise<void> {
+    await this.goto(device);
+    await this.waitForReady(timeout);
+  }
+
+  /** Reloads the page and waits until the model is ready. */
+  async reload(timeout = 120_000): Promise<void> {
+    await this.page.reload();
+    await this.waitForReady(timeout);
+  }
+
+  async waitForReady(timeout: number): Promise<void> {
+    await this.page.waitForFunction(
+      () => {
+        const demo = (globalThis as unknown as DemoGlobals).demo;
+        return demo.metrics.readyAt !== null || document.body.dataset.state === "error";
+      },
+      null,
+      { timeout },
+    );
+    const error = await this.page.evaluate(() =>
+      document.body.dataset.state === "error"
+        ? document.getElementById("error-text")!.textContent
+        : null
+    );
+    if (error !== null) throw new Error(`the demo failed to load: ${error}`);
+  }
+
+  /** Clicks sample number `index` (0-based) and waits until it is the source. */
+  async pickSample(index: number): Promise<void> {
+    await this.page.evaluate(() => delete document.body.dataset.source);
+    await this.page.click(`#samples button:nth-child(${index + 1})`);
+    await this.page.waitForFunction(() => document.body.dataset.source !== undefined);
+  }
+
+  /** Sets a range or text control and fires its input event. */
+  async set(id: string, value: string): Promise<void> {
+    await this.page.evaluate(([id, value]) => {
+      const input = document.getElementById(id) as HTMLInputElement;
+      input.value = value;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }, [id, value]);
+  }
+
+  /** Clicks Edit and waits for the outcome state ("done", "error" or "cancelled"). */
+  async edit(timeout = 120_000): Promise<string> {
+    await this.page.click("#edit");
+    return await this.waitForOutcome(timeout);
+  }
+
+  async waitForOutcome(timeout = 120_000): Promise<string> {
+    await this.page.waitForFunction(
+      () => ["done", "error", "cancelled"].includes(document.body.dataset.state ?? ""),
+      null,
+      { timeout },
+    );
+    return await this.page.evaluate(() => document.body.dataset.state!);
+  }
+
+  /** The error banner's text, or null when it is hidden. */
+  async errorText(): Promise<string | null> {
+    return await this.page.evaluate(() => {
+      const banner = document.getElementById("error")!;
+      return banner.hidden ? null : banner.textContent!.trim();
+    });
+  }
+
+  /** Saves a screenshot under {@linkcode SCREENSHOTS}. */
+  async screenshot(name: string): Promise<void> {
+    await Deno.mkdir(SCREENSHOTS, { recursive: true });
+    await this.page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+  }
+}
+
+/** The globals the demo page exposes for tests. */
+export interface DemoGlobals {
+  demo: {
+    state: {
+      source: ImageDataLike | null;
+      original: ImageDataLike | null;
+      turns: {
+        image: ImageDataLike;
+        parent: number | null;
+        mask?: { width: number; height: number; data: Uint8Array };
+      }[];
+    };
+    metrics: {
+      readyAt: number | null;
+      firstEditAt: number | null;
+      edits: { device: string; ms: number }[];
+      downloads: { loaded: number; total: number }[];
+    };
+  };
+}
+
+interface ImageDataLike {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
