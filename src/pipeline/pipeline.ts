@@ -296,10 +296,9 @@ export class EditPipeline {
     throwIfAborted(signal);
 
     const textStarted = now();
-    const [instruction, negative] = await Promise.all([
-      this.#prompts.instruction(input.instruction),
-      this.#prompts.negative(options.negativePrompt),
-    ]);
+    // One after the other: onnxruntime-web's WebGPU sessions hang on concurrent runs.
+    const negative = await this.#prompts.negative(options.negativePrompt);
+    const instruction = await this.#prompts.instruction(input.instruction);
     const rows = keywordRows(instruction.tokens, { rows: options.rows, focus: options.focus });
     const textMs = now() - textStarted;
     throwIfAborted(signal);

@@ -154,8 +154,8 @@ const SPACE_MARKS = /^(?:\u2581|\u0120|##)+|[\u2581\u0120]/gu;
 /**
  * Character spans of content tokens in `text`, recovered by matching each token's string
  * (space marks removed) case-insensitively from where the previous token ended. A token that
- * cannot be found (an unknown token, bytes of a split character) spans the next word after
- * the cursor, so keyword rows still see it.
+ * cannot be found (an unknown token, bytes of a split character) spans the next word (a run of
+ * letters and digits) or punctuation mark after the cursor, so keyword rows still see it.
  */
 export function alignOffsets(text: string, tokens: readonly string[]): [number, number][] {
   const haystack = lowerCaseSameLength(text);
@@ -169,7 +169,7 @@ export function alignOffsets(text: string, tokens: readonly string[]): [number, 
       cursor = found + piece.length;
       continue;
     }
-    const word = /\S+/u.exec(haystack.slice(cursor));
+    const word = /[\p{L}\p{M}\p{N}]+|[^\s\p{L}\p{M}\p{N}]/u.exec(haystack.slice(cursor));
     const start = word === null ? cursor : cursor + word.index;
     cursor = word === null ? cursor : start + word[0].length;
     offsets.push([start, cursor]);
