@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { createEngine, type Engine } from "../../src/engine/mod.ts";
+import { EditMGTError, isEditMGTError } from "../../src/errors/mod.ts";
+import { encodeImage } from "../../src/image/codec.ts";
+import type { EditInput, EditProgress } from "../../src/pipeline/types.ts";
+import { diskImage, ORT_SANITIZERS, TINY_RANDOM } from "../pipeline/fixture.ts";
+
+const input: EditInput = {
+  image: diskImage(40, 52),
+  instruction: "make the red circle blue",
+  options: { seed: 77, lambda: "auto" },
+};
+
+async function withEngine<T>(
+  worker: boolean,
+  use: (engine: Engine) => Promise<T>,
+  device: "node" | "wasm" = "node",
+): Promise<T> {
+  const engine = createEngine({ manifest: TINY_RANDOM, device, worker });
+  try {
+    await engine.ready;
+    return await use(engine);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+Deno.test({
+  name: "the worker engine returns what the in-thread engine returns, byte for byte",
+  ...ORT_SANITIZERS,
+  async fn() {
+    const edit = (engine: Engine) => engine.edit(input);
+    const inWorker = await withEngine(true, edit);
+    const inThread = await withEngine(false, edit);
+    assert.deepEqual(await encodeImage(inWorker.image), await encodeImage(inThread.image));
+    assert.deepEqual(inWorker.localization, inThread.localization);
+    assert.deepEqual(inWorker.mask, inThread.mask);
+    assert.equal(inWorker.seed, 77);
+    assert.equal(inWorker.device, "node");
+  },
+});
+
+Deno.test({
+  name: "the worker engine forwards load progress, step progress and previews",
+  ...ORT_SANITIZERS,
+  async fn() {
+    const loading: EditProgress[] = [];
+    const engine = createEngine({
+      manifest: TINY_RANDOM,
+      device: "node",
+      onProgress: (event) => loading.push(event),
+    });
+    try {
+      await engine.ready;
+      const downloads = loading.filter((event) => event.type === "download");
+      assert.ok(downloads.length > 0);
+      const last = downloads.at(-1)!;
+      assert.ok(last.type === "download" && last.loaded === last.total && last.total > 0);
+      assert.deepEqual(loading.at(-1), { type: "ready", device: "node" });
+
+      const steps: EditProgress[] = [];
+      await engine.edit(
+        { ...input, options: { seed: 1, steps: 4, previewEvery: 2 } as never },
+        { onProgress: (event) => steps.push(event) },
+      );
+      assert.deepEqual(
+        steps.map((event) =>
+          event.type === "step" ? `${event.index}${event.preview ? "+" : ""}` : event.type
+        ),
+        ["1", "2+", "3", "4", "done"],
+      );
+    } finally {
+      await engine.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "the caller's thread keeps running while the worker computes an edit",
+  ...ORT_SANITIZERS,
+  async fn() {
+    await withEngine(true, async (engine) => {
+      let ticks = 0;
+      let longestGap = 0;
+      let last = performance.now();
+      const timer = setInterval(() => {
+        const now = performance.now();
+        longestGap = Math.max(longestGap, now - last);
+        last = now;
+        ticks++;
+      }, 5);
+      const started = performance.now();
+      try {
+        await engine.edit({ ...input, options: { seed: 2, steps: 24 } });
+      } finally {
+        clearInterval(timer);
+      }
+      const elapsed = performance.now() - started;
+      assert.ok(ticks >= 10, `only ${ticks} timer ticks in ${elapsed} ms`);
+      assert.ok(longestGap < elapsed / 3, `the thread stalled ${longestGap} of ${elapsed} ms`);
+    }, "wasm");
+  },
+});
+
+Deno.test({
+  name: "aborting a worker edit rejects with aborted at once; the engine keeps working",
+  ...ORT_SANITIZERS,
+  async fn() {
+    await withEngine(true, async (engine) => {
+      const controller = new AbortController();
+      let lastStep = 0;
+      await assert.rejects(
+        engine.edit({ ...input, options: { steps: 40 } }, {
+          signal: controller.signal,
+          onProgress: (event) => {
+            if (event.type !== "step") return;
+            lastStep = event.index;
+            if (event.index === 2) controller.abort();
+          },
+        }),
+        (error) => isEditMGTError(error, "aborted"),
+      );
+      assert.ok(lastStep < 40);
+      await assert.rejects(
+        engine.edit(input, { signal: AbortSignal.abort() }),
+        (error) => isEditMGTError(error, "aborted"),
+      );
+      const result = await engine.edit({ ...input, options: { seed: 5, steps: 3 } });
+      assert.equal(result.seed, 5);
+    });
+  },
+});
+
+Deno.test({
+  name: "errors in the worker come back as EditMGTErrors with their codes",
+  ...ORT_SANITIZERS,
+  async fn() {
+    const gif = await Deno.readFile(
+      new URL("../fixtures/images/pattern-7x5.gif", import.meta.url),
+    );
+    await withEngine(true, async (engine) => {
+      const failures: [EditInput, string][] = [
+        [{ ...input, instruction: "" }, "invalid_input"],
+        [{ ...input, image: gif }, "unsupported_format"],
+        [{ ...input, options: { gamma: -1 } }, "invalid_option"],
+        [{ ...input, options: { focus: "zebra" } }, "invalid_option"],
+      ];
+      for (const [request, code] of failures) {
+        const error = await engine.edit(request).then(() => null, (error: unknown) => error);
+        assert.ok(error instanceof EditMGTError, `${code}: ${error}`);
+        assert.equal(error.code, code, error.message);
+        assert.ok(error.message.length > 0);
+      }
+      const region = await engine.previewRegion(input);
+      assert.deepEqual([region.width, region.height], [8, 8]);
+    });
+  },
+});
+
+Deno.test({
+  name: "a model that cannot load rejects ready and every call with its error",
+  ...ORT_SANITIZERS,
+  async fn() {
+    for (const worker of [true, false]) {
+      const engine = createEngine({
+        manifest: new URL("../fixtures/no-such-model/manifest.json", import.meta.url),
+        device: "node",
+        worker,
+      });
+      await assert.rejects(engine.ready, (error) => isEditMGTError(error, "not_found"));
+      await assert.rejects(engine.edit(input), (error) => isEditMGTError(error, "not_found"));
+      await engine.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "after dispose, calls reject; dispose is idempotent",
+  ...ORT_SANITIZERS,
+  async fn() {
+    for (const worker of [true, false]) {
+      const engine = createEngine({ manifest: TINY_RANDOM, device: "node", worker });
+      await engine.ready;
+      await engine.dispose();
+      await engine.dispose();
+      await assert.rejects(engine.edit(input), (error) => isEditMGTError(error, "internal"));
+    }
+  },
+});
