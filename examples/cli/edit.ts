@@ -17,6 +17,7 @@ import { EditMGTError, isEditMGTError } from "../../src/errors/mod.ts";
 import { decodeImage, encodeImage } from "../../src/image/codec.ts";
 import { renderHeatmap } from "../../src/image/heatmap.ts";
 import type { ImageFormat, RgbaImage } from "../../src/image/types.ts";
+import { checkInstruction } from "../../src/pipeline/text.ts";
 import { type EditCommand, HELP, parseCommand, UsageError } from "./args.ts";
 import { createProgressDisplay } from "./progress.ts";
 
@@ -95,6 +96,7 @@ async function decodeInput(path: string, what: string): Promise<RgbaImage> {
 async function run(command: EditCommand): Promise<number> {
   const format = formatOf(command.output);
   if (command.heatmap !== undefined) formatOf(command.heatmap);
+  checkInstruction(command.instruction);
   const image = await decodeInput(command.input, "input image");
   const mask = command.mask === undefined ? undefined : await decodeInput(command.mask, "mask");
 
