@@ -10,7 +10,6 @@ import { EditMGTError } from "../errors/mod.ts";
 import type { DeviceName } from "../model/backend.ts";
 import { manifestUrl } from "../model/manifest.ts";
 import type { BackendOptions } from "../model/select.ts";
-import { EditPipeline } from "../pipeline/pipeline.ts";
 import type {
   EditCallOptions,
   EditInput,
@@ -81,15 +80,20 @@ export function createEngine(options: EngineOptions): Engine {
 }
 
 function inThreadEngine(options: EngineOptions, manifest: URL): Engine {
-  const loading = localModelOptions(manifest).then((local) =>
-    EditPipeline.load(manifest, {
+  // Imported here, so that a page using the Worker does not bundle the pipeline itself.
+  const loading = (async () => {
+    const [{ EditPipeline }, local] = await Promise.all([
+      import("../pipeline/pipeline.ts"),
+      localModelOptions(manifest),
+    ]);
+    return await EditPipeline.load(manifest, {
       ...local,
       base: manifest,
       device: options.device,
       backendOptions: options.backend,
       onProgress: options.onProgress,
-    })
-  );
+    });
+  })();
   const ready = loading.then(() => {});
   ready.catch(() => {});
   let disposed = false;

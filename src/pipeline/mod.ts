@@ -51,6 +51,7 @@ export type {
   GridMap,
   ImageSource,
   MaskSource,
+  PipelineEditOptions,
   ReadyProgress,
   StepProgress,
 } from "./types.ts";

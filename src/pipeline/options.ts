@@ -6,7 +6,8 @@
 
 import { EditMGTError } from "../errors/mod.ts";
 import type { Manifest } from "../schema/manifest.ts";
-import { type EditOptions, EditOptionsSchema } from "../schema/options.ts";
+import { EditOptionsSchema } from "../schema/options.ts";
+import type { PipelineEditOptions } from "./types.ts";
 import { parseWith } from "../schema/parse.ts";
 import { randomSeed } from "../sampler/rng.ts";
 
@@ -39,8 +40,8 @@ export interface ResolvedEditOptions {
 }
 
 /**
- * Validates `options` (the shared `EditOptionsSchema`) and fills the gaps from the manifest's
- * `defaults`: keyword rows, composite on, no previews, a fresh random seed.
+ * Validates `options` (the shared `EditOptionsSchema`, plus `previewEvery`) and fills the gaps
+ * from the manifest's `defaults`: keyword rows, composite on, no previews, a fresh random seed.
  *
  * @throws {EditMGTError} `invalid_option`, listing every bad option.
  *
@@ -56,9 +57,9 @@ export interface ResolvedEditOptions {
  */
 export function resolveEditOptions(
   manifest: Manifest,
-  options: EditOptions = {},
+  options: PipelineEditOptions = {},
 ): ResolvedEditOptions {
-  const { previewEvery, ...shared } = options as EditOptions & { previewEvery?: unknown };
+  const { previewEvery, ...shared } = options;
   const parsed = parseWith(EditOptionsSchema, shared, "invalid_option");
   const defaults = manifest.defaults;
   return {

@@ -2,7 +2,8 @@
  * Step progress with preview images. The sampler reports each step synchronously; a preview
  * needs an (async) VQ decode. The queue decodes previews in order and holds the next
  * transformer step until the previous step's event is out, so events arrive in step order and
- * at most one decode is in flight.
+ * at most one decode is in flight. A preview shows the tokens decided so far, with the source's
+ * tokens where the sampler still has the mask.
  *
  * @module
  */
@@ -26,37 +27,40 @@ export interface PreviewQueueOptions {
   onProgress?: (event: EditProgress) => void;
 }
 
-/** Orders step events and their preview decodes (see the module doc). */
+/**
+ * Orders step events and their preview decodes (see the module doc). A preview shows the tokens
+ * after its step, which are the tokens the next step is fed, so a due preview is decoded when the
+ * next step starts (previews never fall on the last step).
+ */
 export class PreviewQueue {
   readonly #options: PreviewQueueOptions;
   #pending: Promise<void> = Promise.resolve();
+  #due: SamplerStepEvent | null = null;
 
   /** Creates a queue; nothing runs until a step is pushed. */
   constructor(options: PreviewQueueOptions) {
     this.#options = options;
   }
 
-  /** Queues the event of a finished step (and its preview decode, when due). */
+  /** Queues the event of a finished step; a due preview waits for the next step's tokens. */
   push(event: SamplerStepEvent): void {
-    const { every, onProgress } = this.#options;
-    if (onProgress === undefined) return;
-    const due = every > 0 && event.step % every === 0 && event.step < event.steps;
-    const tokens = due ? this.#shownTokens(event.prediction) : null;
-    this.#pending = this.#pending.then(async () => {
-      const preview = tokens === null ? undefined : await this.#options.decode(tokens);
-      onProgress({
-        type: "step",
-        index: event.step,
-        total: event.steps,
-        ...(preview === undefined ? {} : { preview }),
-      });
-    });
+    if (this.#options.onProgress === undefined) return;
+    const { every } = this.#options;
+    if (every > 0 && event.step % every === 0 && event.step < event.steps) {
+      this.#due = event;
+    } else {
+      this.#emit(event, null);
+    }
   }
 
-  /** `model`, with every step waiting for the events queued before it. */
+  /** `model`, with every step first queueing a due preview and waiting for earlier events. */
   gate(model: StepModel): StepModel {
     return {
       step: async (input, signal) => {
+        if (this.#due !== null) {
+          this.#emit(this.#due, this.#shownTokens(input.tokens));
+          this.#due = null;
+        }
         await this.#pending;
         return await model.step(input, signal);
       },
@@ -68,7 +72,20 @@ export class PreviewQueue {
     return this.#pending;
   }
 
-  /** The tokens a preview shows: the step's tokens with masked positions as source tokens. */
+  #emit(event: SamplerStepEvent, tokens: Int32Array | null): void {
+    const { decode, onProgress } = this.#options;
+    this.#pending = this.#pending.then(async () => {
+      const preview = tokens === null ? undefined : await decode(tokens);
+      onProgress?.({
+        type: "step",
+        index: event.step,
+        total: event.steps,
+        ...(preview === undefined ? {} : { preview }),
+      });
+    });
+  }
+
+  /** The tokens a preview shows: masked positions show the source token. */
   #shownTokens(tokens: Int32Array): Int32Array {
     const { refTokens, maskTokenId } = this.#options;
     return tokens.map((token, j) => (token === maskTokenId ? refTokens[j] : token));

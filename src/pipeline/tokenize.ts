@@ -29,6 +29,10 @@ export interface TextLayout {
 export interface TextTokens extends TokenizedText {
   /** Token id per position, `length` long, padded on the layout's side. */
   ids: Int32Array;
+  /** `[start, end)` character span of every position; special and pad tokens `[0, 0]`. */
+  offsets: [number, number][];
+  /** Whether each position is a special or pad token. */
+  special: boolean[];
   /** The ids without padding (special tokens included), as text encoders take them. */
   unpadded: Int32Array;
   /** Whether content tokens were dropped to fit the length. */

@@ -32,7 +32,13 @@ export interface EditInput {
    */
   mask?: MaskSource;
   /** Sampler and localization options; the model manifest's defaults fill the gaps. */
-  options?: EditOptions;
+  options?: PipelineEditOptions;
+}
+
+/** The shared {@linkcode EditOptions} plus what only a local pipeline offers. */
+export interface PipelineEditOptions extends EditOptions {
+  /** Decode a preview image every this many steps (0 or absent: none). */
+  previewEvery?: number;
 }
 
 /** A map on a grid, row-major. */

@@ -60,7 +60,7 @@ Deno.test({
 
       const steps: EditProgress[] = [];
       await engine.edit(
-        { ...input, options: { seed: 1, steps: 4, previewEvery: 2 } as never },
+        { ...input, options: { seed: 1, steps: 4, previewEvery: 2 } },
         { onProgress: (event) => steps.push(event) },
       );
       assert.deepEqual(

@@ -133,8 +133,10 @@ Deno.test({
   ...ORT_SANITIZERS,
   async fn() {
     const events: EditProgress[] = [];
+    const firstStep = stepFeeds().length;
+    const firstDecode = backend.runs["vq-decode"].length;
     await pipeline.edit(
-      { image: source, instruction, options: { seed: 2, steps: 6, previewEvery: 2 } as never },
+      { image: source, instruction, options: { seed: 2, steps: 6, previewEvery: 2 } },
       { onProgress: (event) => events.push(event) },
     );
     assert.deepEqual(
@@ -148,6 +150,15 @@ Deno.test({
     const preview = events.find((event) => event.type === "step" && event.preview);
     assert.ok(preview?.type === "step" && preview.preview);
     assert.deepEqual([preview.preview.width, preview.preview.height], [64, 64]);
+
+    // The step-2 preview shows the tokens step 3 is fed, with the source where still masked.
+    const shown = ids(backend.runs["vq-decode"][firstDecode], "tokens");
+    const fed = ids(stepFeeds()[firstStep + 2], "tokens");
+    const refTokens = ids(stepFeeds()[firstStep + 2], "ref_tokens");
+    assert.ok(
+      fed.includes(manifest.vq.maskTokenId) && fed.some((t) => t !== manifest.vq.maskTokenId),
+    );
+    assert.deepEqual(shown, fed.map((t, j) => t === manifest.vq.maskTokenId ? refTokens[j] : t));
   },
 });
 
