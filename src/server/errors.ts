@@ -13,13 +13,18 @@ import { EditMGTError, type ErrorCode } from "../errors/mod.ts";
 import type { ServerEnv } from "./context.ts";
 import type { Logger } from "./logging/index.ts";
 
-/** Answers `error` as JSON with its status (and any extra headers, like `Retry-After`). */
+/**
+ * Answers `error` as JSON with its status, `Retry-After` when its details carry `retryAfter`
+ * seconds, and any extra headers.
+ */
 export function errorResponse(
   c: Context<ServerEnv>,
   error: EditMGTError,
   headers: Record<string, string> = {},
 ): Response {
   c.set("errorCode", error.code);
+  const retryAfter = error.details?.retryAfter;
+  if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
   return c.json(error.toJSON(), error.status as ContentfulStatusCode);
 }

@@ -12,6 +12,33 @@ import { type EditOptions, EditRequestSchema } from "../../schema/options.ts";
 import type { ServerLimits } from "../options.ts";
 import { assertSameSize, type CheckedImage, checkImage, decodeBase64Image } from "./images.ts";
 
+/** Most steps between two previews. */
+const MAX_PREVIEW_EVERY = 1000;
+
+/**
+ * Parses the sampler options of a request: the shared `EditOptions`, plus `previewEvery`
+ * (decode a preview every k steps; 0 or absent = none), which the contract lists and the
+ * pipeline reads. `invalid_option` for anything wrong.
+ */
+export function parseEditOptions(value: unknown): EditOptions {
+  if (typeof value !== "object" || value === null || !("previewEvery" in value)) {
+    return parseWith(EditOptionsSchema, value ?? {}, "invalid_option");
+  }
+  const { previewEvery, ...shared } = value as Record<string, unknown>;
+  if (
+    !(typeof previewEvery === "number" && Number.isInteger(previewEvery) && previewEvery >= 0 &&
+      previewEvery <= MAX_PREVIEW_EVERY)
+  ) {
+    throw new EditMGTError(
+      "invalid_option",
+      `previewEvery must be an integer in [0, ${MAX_PREVIEW_EVERY}] (0 = no previews), got ` +
+        JSON.stringify(previewEvery),
+      { details: { option: "previewEvery" } },
+    );
+  }
+  return { ...parseWith(EditOptionsSchema, shared, "invalid_option"), previewEvery } as EditOptions;
+}
+
 /** A validated edit request. */
 export interface EditSubmission {
   /** Model id, when the client named one. */
@@ -153,7 +180,7 @@ export async function readEditSubmission(
     );
   }
   const { options, ...rest } = raw.fields;
-  const checkedOptions = parseWith(EditOptionsSchema, options ?? {}, "invalid_option");
+  const checkedOptions = parseEditOptions(options);
   const parsed = parseWith(EditRequestSchema, rest, "invalid_input");
   if (parsed.instruction.length > limits.maxInstructionChars) {
     throw new EditMGTError(

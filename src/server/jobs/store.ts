@@ -224,9 +224,8 @@ export class JobStore {
     if (preview !== undefined) {
       await writeBlob(this.kv, KEYS.blob(id, `preview-${progress.index}`), preview, expireIn);
     }
-    const stored = preview === undefined && previous !== undefined
-      ? { ...progress, preview: previous }
-      : progress;
+    const latest = preview === undefined ? previous : progress.index;
+    const stored: JobProgress = latest === undefined ? progress : { ...progress, preview: latest };
     await this.kv.set(KEYS.progress(id), stored, { expireIn });
     if (preview !== undefined && previous !== undefined && previous !== progress.index) {
       await deleteBlobs(this.kv, KEYS.blob(id, `preview-${previous}`));

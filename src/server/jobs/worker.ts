@@ -32,6 +32,9 @@ export interface JobWorkerOptions {
   log: Logger;
 }
 
+/** A message that reaches a stopping worker goes back on the queue for this long. */
+const REDELIVERY_DELAY_MS = 1_000;
+
 /** Why a job this worker holds is being stopped. */
 type StopReason = "cancelled" | "lost" | "shutdown";
 
@@ -82,7 +85,7 @@ export class JobWorker {
 
   /**
    * Stops: jobs it holds go back to the queue (their interrupted run does not count as an
-   * attempt), and messages delivered from now on are left for another process.
+   * attempt), and messages delivered from now on are put back for another process.
    */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -119,8 +122,11 @@ export class JobWorker {
 
   async #deliver(message: unknown): Promise<void> {
     if (!isJobMessage(message)) return;
-    if (this.#stopped) throw new Error("the worker is stopping; the message is redelivered");
     const { store } = this.#options;
+    if (this.#stopped) {
+      await store.kv.enqueue(message, { delay: REDELIVERY_DELAY_MS });
+      return;
+    }
     const now = store.now();
     const claimed = await store.update(
       message.id,

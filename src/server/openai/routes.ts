@@ -14,12 +14,12 @@ import { Hono } from "hono";
 import { EditMGTError } from "../../errors/mod.ts";
 import { encodeImage } from "../../image/codec.ts";
 import type { RgbaImage } from "../../image/types.ts";
-import { EditOptionsSchema, parseWith } from "../../schema/mod.ts";
 import type { ServerEnv } from "../context.ts";
 import { errorResponse } from "../errors.ts";
 import { assertSameSize, checkImage, parseImageFormat, toBase64 } from "../edits/images.ts";
 import {
   mediaType,
+  parseEditOptions,
   parseJsonText,
   readFormData,
   singleField,
@@ -199,10 +199,8 @@ export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
       100,
     );
     const optionsText = textField(form, "options");
-    const options = parseWith(
-      EditOptionsSchema,
+    const options = parseEditOptions(
       optionsText === undefined ? {} : parseJsonText(optionsText, 'field "options"'),
-      "invalid_option",
     );
     const model = pickModel(s, textField(form, "model"));
 

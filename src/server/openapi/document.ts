@@ -62,12 +62,38 @@ function component(schema: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-/** The JSON body of `POST /v1/edits`: the shared edit request plus the images as base64. */
-function editJsonBody(): Record<string, unknown> {
+/** The shared edit options plus `previewEvery`, which the server reads beside them. */
+function editOptions(): Record<string, unknown> {
+  const options = component(editOptionsJsonSchema()) as { properties: Record<string, unknown> };
+  return {
+    ...options,
+    properties: {
+      ...options.properties,
+      previewEvery: {
+        type: "integer",
+        minimum: 0,
+        maximum: 1000,
+        description: "decode a preview every k steps (SSE preview events); 0 = none",
+      },
+    },
+  };
+}
+
+/** The shared edit request, its options referring to {@linkcode editOptions}. */
+function editRequest(): { properties: Record<string, unknown>; required?: string[] } {
   const request = component(editRequestJsonSchema()) as {
     properties: Record<string, unknown>;
     required?: string[];
   };
+  return {
+    ...request,
+    properties: { ...request.properties, options: { $ref: "#/components/schemas/EditOptions" } },
+  };
+}
+
+/** The JSON body of `POST /v1/edits`: the shared edit request plus the images as base64. */
+function editJsonBody(): Record<string, unknown> {
+  const request = editRequest();
   return {
     ...request,
     properties: {
@@ -105,8 +131,8 @@ export function componentSchemas(): Record<string, unknown> {
     ...Object.fromEntries(
       Object.entries(schemas).map(([id, schema]) => [id, component(schema)]),
     ),
-    EditOptions: component(editOptionsJsonSchema()),
-    EditRequest: component(editRequestJsonSchema()),
+    EditOptions: editOptions(),
+    EditRequest: editRequest(),
     EditJsonBody: editJsonBody(),
     Manifest: component(manifestJsonSchema()),
   };
