@@ -10,7 +10,7 @@
 
 import { EditMGTError, type ErrorCode, isErrorCode } from "../src/errors/mod.ts";
 import type { BinaryMask, RgbaImage } from "../src/image/types.ts";
-import type { EditLocalization, EditTimings, GridMap } from "../src/pipeline/types.ts";
+import type { EditLocalization, EditTimings } from "../src/pipeline/types.ts";
 import type { Editor, EditorCallOptions, EditorContext, EditorRequest } from "./editor.ts";
 import { type ImageInput, readImageInput } from "./image_input.ts";
 import { type EditorResult, editorResult, encodePng, toImageData } from "./result.ts";
@@ -34,15 +34,17 @@ interface JobLinks {
   result: string;
 }
 
-/** The JSON result of a finished job (`GET .../result?format=json`). */
+/** The JSON of a finished job with its image (`GET .../result?format=json`). */
 interface JobResult {
-  seed: number;
-  width: number;
-  height: number;
+  result: {
+    seed: number;
+    width: number;
+    height: number;
+    timings: EditTimings;
+    localization: { width: number; height: number; lambda: number; data: number[] };
+    mask: { width: number; height: number; data: number[] };
+  };
   image: { contentType: string; base64: string };
-  timings: EditTimings;
-  localization: { width: number; height: number; lambda: number; data: number[] };
-  mask: { width: number; height: number; data: number[] };
 }
 
 /** How often the event stream may drop before the edit fails. */
@@ -209,22 +211,18 @@ function errorFromBody(body: unknown, status: number): EditMGTError {
   );
 }
 
-async function remoteResult(result: JobResult): Promise<EditorResult> {
-  const png = base64Bytes(result.image.base64);
-  const image = await decodePng(png);
+async function remoteResult({ result, image }: JobResult): Promise<EditorResult> {
+  const png = base64Bytes(image.base64);
   return await editorResult(
     {
-      image,
+      image: await decodePng(png),
       seed: result.seed,
       timings: result.timings,
       localization: { ...result.localization, data: Float32Array.from(result.localization.data) },
-      mask: {
-        ...result.mask,
-        data: Uint8Array.from(result.mask.data),
-      } satisfies GridMap<Uint8Array>,
+      mask: { ...result.mask, data: Uint8Array.from(result.mask.data) },
     },
     "remote",
-    new Blob([png as Uint8Array<ArrayBuffer>], { type: result.image.contentType }),
+    new Blob([png as Uint8Array<ArrayBuffer>], { type: image.contentType }),
   );
 }
 

@@ -47,7 +47,7 @@ const state = {
 };
 
 /** Timings the browser tests read (milliseconds since navigation start). */
-const metrics = { readyAt: null, firstEditAt: null, edits: [], downloads: [] };
+const metrics = { readyAt: null, firstEditAt: null, edits: [], downloads: [], previews: 0 };
 globalThis.demo = { state, metrics };
 
 function setState(name) {
@@ -295,7 +295,10 @@ async function edit() {
       onProgress(event) {
         if (event.type !== "step") return;
         showProgress(event.index / event.total, `Step ${event.index} / ${event.total}`);
-        if (event.preview) viewer.showPreview(event.preview);
+        if (event.preview) {
+          metrics.previews++;
+          viewer.showPreview(event.preview);
+        }
       },
     });
     const finished = performance.now();

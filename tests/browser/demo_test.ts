@@ -79,6 +79,10 @@ Deno.test({
           );
           assert.ok(previewShown, "the step preview is not on the stage");
           assert.equal(await demo.waitForOutcome(), "done");
+          const { previews } = await page.evaluate(() =>
+            (globalThis as unknown as DemoGlobals).demo.metrics
+          );
+          assert.ok(previews >= 12, `${previews} previews for 12 steps`);
           await demo.screenshot("wasm-after-edit");
           const sizes = await page.evaluate(() => {
             const { state } = (globalThis as unknown as DemoGlobals).demo;

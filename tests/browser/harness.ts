@@ -305,6 +305,7 @@ export interface DemoGlobals {
       firstEditAt: number | null;
       edits: { device: string; ms: number }[];
       downloads: { loaded: number; total: number }[];
+      previews: number;
     };
   };
 }
