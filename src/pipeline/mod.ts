@@ -20,18 +20,10 @@
  * @module
  */
 
-export { readSourceImage, readUserMask } from "./input.ts";
 export { type ResolvedEditOptions, resolveEditOptions } from "./options.ts";
 export { EditPipeline, type EditPipelineLoadOptions } from "./pipeline.ts";
-export { PreviewQueue, type PreviewQueueOptions } from "./preview.ts";
 export { type HeldRegion, keepMask } from "./region.ts";
-export {
-  checkInstruction,
-  type InstructionText,
-  loadModelTokenizers,
-  type ModelTokenizers,
-  PromptEncoder,
-} from "./text.ts";
+export { checkInstruction } from "./text.ts";
 export {
   alignOffsets,
   loadTokenizer,
@@ -55,3 +47,10 @@ export type {
   ReadyProgress,
   StepProgress,
 } from "./types.ts";
+export type { BinaryMask, RgbaImage } from "../image/types.ts";
+export type { TokenizedText } from "../localize/keywords.ts";
+export type { Backend, DeviceName } from "../model/backend.ts";
+export type { BackendOptions } from "../model/select.ts";
+export type { FileSource } from "../model/source.ts";
+export type { EditOptions } from "../schema/options.ts";
+export type { Manifest } from "../schema/manifest.ts";
