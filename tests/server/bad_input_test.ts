@@ -1,0 +1,550 @@
+/**
+ * The bad-input corpus: every malformed request gets its 4xx JSON error over real HTTP, the
+ * server never answers 500 and keeps serving edits afterwards.
+ */
+import assert from "node:assert/strict";
+import { encodeImage } from "../../src/image/mod.ts";
+import { ErrorBodySchema, JobViewSchema } from "../../src/server/mod.ts";
+import { editForm, FIXTURE_ID, sourceImage, sourcePng, startServer } from "./helpers.ts";
+
+const png = await sourcePng();
+const gif = await Deno.readFile("tests/fixtures/images/pattern-7x5.gif");
+const jpeg = await Deno.readFile("tests/fixtures/images/pattern-7x5.jpg");
+
+/** A PNG signature, an IHDR claiming `width` x `height` and an IEND: no pixels at all. */
+function pngBomb(width: number, height: number): Uint8Array {
+  const bytes = new Uint8Array(45);
+  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(16, width);
+  view.setUint32(20, height);
+  bytes.set([8, 6, 0, 0, 0], 24);
+  bytes.set([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82], 33);
+  return bytes;
+}
+
+/** The fixture JPEG with its frame header rewritten to claim `width` x `height`. */
+function jpegBomb(width: number, height: number): Uint8Array {
+  const bytes = jpeg.slice();
+  let sof = 2;
+  while (!(bytes[sof] === 0xff && bytes[sof + 1] === 0xc0)) sof++;
+  const view = new DataView(bytes.buffer);
+  view.setUint16(sof + 5, height);
+  view.setUint16(sof + 7, width);
+  return bytes;
+}
+
+const withOptions = (options: unknown, fields: Record<string, string> = {}) =>
+  editForm(png, { options: JSON.stringify(options), ...fields });
+const withImage = (image: Uint8Array) => editForm(image);
+const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const jsonEdit = (body: unknown) => ({
+  body: typeof body === "string" ? body : JSON.stringify(body),
+  headers: { "content-type": "application/json" },
+});
+const multipartText = (body: string, boundary = "XyZ") => ({
+  body,
+  headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+});
+
+interface Case {
+  name: string;
+  method?: string;
+  path?: string;
+  init?: { body?: BodyInit; headers?: Record<string, string> };
+  status: number;
+  code: string;
+}
+
+const mask = await encodeImage({ ...sourceImage(), width: 40, height: 48 });
+const openai = (fields: Record<string, string>, image: Uint8Array | null = png) => {
+  const form = new FormData();
+  if (image) form.set("image", new File([image as Uint8Array<ArrayBuffer>], "in.png"));
+  for (const [name, value] of Object.entries(fields)) form.set(name, value);
+  return { body: form };
+};
+
+const CASES: Case[] = [
+  // Content types and multipart framing.
+  {
+    name: "text/plain body",
+    init: { body: "hello", headers: { "content-type": "text/plain" } },
+    status: 415,
+    code: "unsupported_format",
+  },
+  {
+    name: "no content type",
+    init: { body: new Uint8Array([1, 2, 3]) },
+    status: 415,
+    code: "unsupported_format",
+  },
+  {
+    name: "multipart with a wrong boundary",
+    init: multipartText(
+      '--other\r\ncontent-disposition: form-data; name="a"\r\n\r\nb\r\n--other--\r\n',
+    ),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "truncated multipart",
+    init: multipartText(
+      '--XyZ\r\ncontent-disposition: form-data; name="instruction"\r\n\r\nmake it bl',
+    ),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "multipart without image",
+    init: {
+      body: (() => {
+        const f = new FormData();
+        f.set("instruction", "x");
+        return f;
+      })(),
+    },
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "image sent as text",
+    init: {
+      body: (() => {
+        const f = new FormData();
+        f.set("image", "not a file");
+        f.set("instruction", "x");
+        return f;
+      })(),
+    },
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "two images",
+    init: {
+      body: (() => {
+        const f = editForm(png);
+        f.append("image", new File([png as Uint8Array<ArrayBuffer>], "b.png"));
+        return f;
+      })(),
+    },
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "unknown multipart field",
+    init: { body: editForm(png, { prompt: "x" }) },
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "options not JSON",
+    init: { body: editForm(png, { options: "{steps: 4" }) },
+    status: 400,
+    code: "invalid_input",
+  },
+  // Instructions.
+  {
+    name: "empty instruction",
+    init: { body: editForm(png, { instruction: "" }) },
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "whitespace instruction",
+    init: { body: editForm(png, { instruction: "   \n\t" }) },
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "huge instruction",
+    init: { body: editForm(png, { instruction: "x".repeat(2001) }) },
+    status: 400,
+    code: "invalid_input",
+  },
+  // Options: out of range and wrong types.
+  {
+    name: "steps 0",
+    init: { body: withOptions({ steps: 0 }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "steps 1001",
+    init: { body: withOptions({ steps: 1001 }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "steps as a string",
+    init: { body: withOptions({ steps: "ten" }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "fractional steps",
+    init: { body: withOptions({ steps: 2.5 }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "negative guidance",
+    init: { body: withOptions({ guidance: -1 }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "gamma 0",
+    init: { body: withOptions({ gamma: 0 }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "lambda 2",
+    init: { body: withOptions({ lambda: 2 }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "lambda word",
+    init: { body: withOptions({ lambda: "maybe" }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "negative seed",
+    init: { body: withOptions({ seed: -1 }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "temperature of one value in a list",
+    init: { body: withOptions({ temperature: [1] }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "unknown schedule",
+    init: { body: withOptions({ schedule: "exp" }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "unknown option",
+    init: { body: withOptions({ stepz: 4 }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "options as an array",
+    init: { body: withOptions([4]) },
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "negative previewEvery",
+    init: { body: withOptions({ previewEvery: -1 }) },
+    status: 400,
+    code: "invalid_option",
+  },
+  // Images: truncated, corrupt, unsupported, bombs, mask size.
+  {
+    name: "truncated PNG",
+    init: { body: withImage(png.slice(0, png.length / 2)) },
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "PNG signature with garbage",
+    init: { body: withImage(new Uint8Array([...png.slice(0, 8), ...new Uint8Array(64).fill(7)])) },
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "PNG whose pixel data is garbage",
+    init: {
+      body: withImage((() => {
+        const b = png.slice();
+        b.fill(0x55, 41, b.length - 12);
+        return b;
+      })()),
+    },
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "empty image file",
+    init: { body: withImage(new Uint8Array()) },
+    status: 400,
+    code: "invalid_input",
+  },
+  { name: "GIF image", init: { body: withImage(gif) }, status: 415, code: "unsupported_format" },
+  {
+    name: "random bytes as image",
+    init: { body: withImage(crypto.getRandomValues(new Uint8Array(256))) },
+    status: 415,
+    code: "unsupported_format",
+  },
+  {
+    name: "PNG decompression bomb header",
+    init: { body: withImage(pngBomb(100_000, 100_000)) },
+    status: 413,
+    code: "payload_too_large",
+  },
+  {
+    name: "JPEG decompression bomb header",
+    init: { body: withImage(jpegBomb(65_000, 65_000)) },
+    status: 413,
+    code: "payload_too_large",
+  },
+  {
+    name: "mask of another size",
+    init: { body: editForm(png, {}, mask) },
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "body over the size limit",
+    init: { body: editForm(new Uint8Array(70_000)) },
+    status: 413,
+    code: "payload_too_large",
+  },
+  // JSON bodies.
+  {
+    name: "JSON that does not parse",
+    init: jsonEdit('{"instruction": '),
+    status: 400,
+    code: "invalid_input",
+  },
+  { name: "JSON array", init: jsonEdit([1, 2]), status: 400, code: "invalid_input" },
+  {
+    name: "JSON image not base64",
+    init: jsonEdit({ instruction: "x", image: "%%%not base64%%%" }),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "JSON image of the wrong type",
+    init: jsonEdit({ instruction: "x", image: 42 }),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "JSON without image",
+    init: jsonEdit({ instruction: "x" }),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "JSON unknown field",
+    init: jsonEdit({ instruction: "x", image: base64(png), prompt: "y" }),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "JSON instruction as a number",
+    init: jsonEdit({ instruction: 5, image: base64(png) }),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "unknown model id",
+    init: jsonEdit({ instruction: "x", model: "nope", image: base64(png) }),
+    status: 404,
+    code: "model_not_found",
+  },
+  {
+    name: "model id with a path",
+    init: jsonEdit({ instruction: "x", model: "../etc", image: base64(png) }),
+    status: 400,
+    code: "invalid_input",
+  },
+  // Jobs, results, models and static paths.
+  {
+    name: "job id of the wrong form",
+    method: "GET",
+    path: "/v1/edits/not-an-id",
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "unknown job id",
+    method: "GET",
+    path: "/v1/edits/0000000000000000000000000",
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "cancel of an unknown job",
+    path: "/v1/edits/0000000000000000000000000/cancel",
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "events of an unknown job",
+    method: "GET",
+    path: "/v1/edits/zzz/events",
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "unknown model manifest",
+    method: "GET",
+    path: "/v1/models/nope",
+    status: 404,
+    code: "model_not_found",
+  },
+  {
+    name: "file not in the manifest",
+    method: "GET",
+    path: `/models/${FIXTURE_ID}/generate.py`,
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "traversal out of the model folder",
+    method: "GET",
+    path: `/models/${FIXTURE_ID}/..%2f..%2f..%2fdeno.json`,
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "bad range",
+    method: "GET",
+    path: `/models/${FIXTURE_ID}/tokenizer.json`,
+    init: { headers: { range: "bytes=999999-" } },
+    status: 416,
+    code: "invalid_input",
+  },
+  {
+    name: "malformed range",
+    method: "GET",
+    path: `/models/${FIXTURE_ID}/tokenizer.json`,
+    init: { headers: { range: "bytes=z-1" } },
+    status: 416,
+    code: "invalid_input",
+  },
+  {
+    name: "traversal out of the SDK folder",
+    method: "GET",
+    path: "/sdk/..%2f..%2fdeno.json",
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "hidden file of the demo folder",
+    method: "GET",
+    path: "/.git/config",
+    status: 404,
+    code: "not_found",
+  },
+  { name: "unknown route", method: "DELETE", path: "/v1/edits", status: 404, code: "not_found" },
+  // The OpenAI-compatible endpoint.
+  {
+    name: "OpenAI: no prompt",
+    path: "/v1/images/edits",
+    init: openai({}),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "OpenAI: no image",
+    path: "/v1/images/edits",
+    init: openai({ prompt: "x" }, null),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "OpenAI: n = 0",
+    path: "/v1/images/edits",
+    init: openai({ prompt: "x", n: "0" }),
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "OpenAI: n too large",
+    path: "/v1/images/edits",
+    init: openai({ prompt: "x", n: "50" }),
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "OpenAI: bad size",
+    path: "/v1/images/edits",
+    init: openai({ prompt: "x", size: "huge" }),
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "OpenAI: bad response_format",
+    path: "/v1/images/edits",
+    init: openai({ prompt: "x", response_format: "xml" }),
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "OpenAI: streaming",
+    path: "/v1/images/edits",
+    init: openai({ prompt: "x", stream: "true" }),
+    status: 400,
+    code: "invalid_option",
+  },
+  {
+    name: "OpenAI: JSON body",
+    path: "/v1/images/edits",
+    init: jsonEdit({ prompt: "x" }),
+    status: 415,
+    code: "unsupported_format",
+  },
+  {
+    name: "OpenAI: unknown model",
+    path: "/v1/images/edits",
+    init: openai({ prompt: "x", model: "mine" }),
+    status: 404,
+    code: "model_not_found",
+  },
+];
+
+Deno.test(`bad-input corpus: ${CASES.length} malformed requests each get their 4xx; the server keeps serving`, async () => {
+  assert.ok(CASES.length >= 30);
+  const server = await startServer({ limits: { maxBodyBytes: 64 * 1024 } });
+  try {
+    for (const item of CASES) {
+      const response = await fetch(`${server.url}${item.path ?? "/v1/edits"}`, {
+        method: item.method ?? "POST",
+        ...item.init,
+      });
+      const text = await response.text();
+      assert.equal(response.status, item.status, `${item.name}: ${text}`);
+      const body = ErrorBodySchema.parse(JSON.parse(text));
+      assert.equal(body.error.code, item.code, `${item.name}: ${text}`);
+      assert.ok(body.error.message.length > 0);
+      assert.ok(response.headers.get("x-request-id"), `${item.name}: request id`);
+    }
+    assert.ok(
+      !server.logs.some((record) => record.level === "error"),
+      "no request was a server error",
+    );
+
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+    const edit = await fetch(`${server.url}/v1/edits`, {
+      method: "POST",
+      body: editForm(png, { options: JSON.stringify({ steps: 2, seed: 1 }) }),
+      headers: { prefer: "wait" },
+    });
+    assert.equal(edit.status, 200, "an edit still works after the corpus");
+    const job = JobViewSchema.parse(await edit.json());
+    assert.equal(job.status, "completed");
+    for (
+      const [query, code] of [["format=gif", "invalid_option"], ["size=0x0", "invalid_option"]]
+    ) {
+      const result = await fetch(`${server.url}${job.urls.result}?${query}`);
+      assert.equal(result.status, 400, query);
+      assert.equal((await result.json()).error.code, code);
+    }
+  } finally {
+    await server.close();
+  }
+});
