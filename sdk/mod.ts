@@ -25,7 +25,6 @@ export {
   createEditor,
   type Editor,
   type EditorCallOptions,
-  type EditorContext,
   type EditorOptions,
   type EditorRequest,
 } from "./editor.ts";
@@ -53,7 +52,15 @@ export {
 export { readServerEvents, type ServerEvent } from "./sse.ts";
 export { cachedSource } from "./source.ts";
 export { DEFAULT_CACHE_NAME } from "./store.ts";
-export { EditMGTError, type ErrorCode, isEditMGTError } from "../src/errors/mod.ts";
+export {
+  EditMGTError,
+  ERROR_STATUS,
+  type ErrorBody,
+  type ErrorCode,
+  isEditMGTError,
+} from "../src/errors/mod.ts";
+export type { BinaryMask, RgbaImage, Size } from "../src/image/types.ts";
+export type { FileRequest, FileSource } from "../src/model/source.ts";
 export type {
   DoneProgress,
   DownloadProgress,
@@ -62,4 +69,12 @@ export type {
   GridMap,
 } from "../src/pipeline/types.ts";
 export type { EditOptions } from "../src/schema/options.ts";
-export type { Manifest } from "../src/schema/manifest.ts";
+export {
+  type ComponentKind,
+  type Manifest,
+  MANIFEST_FORMAT,
+  type ManifestComponent,
+  type ManifestDefaults,
+  type ManifestFile,
+  type ManifestGrid,
+} from "../src/schema/manifest.ts";
