@@ -1,0 +1,242 @@
+/**
+ * Cross-cutting behaviour of the app: API keys, the rate limit, request ids, structured logs,
+ * secure headers, static folders and the OpenAPI document.
+ */
+import assert from "node:assert/strict";
+import { createApp, type EditServer, type ServerOptions } from "../../src/server/mod.ts";
+import type { LogRecord } from "../../src/server/logging/index.ts";
+import { editForm, FIXTURE_MODEL, sourcePng } from "./helpers.ts";
+
+const png = await sourcePng();
+
+/** An app that accepts jobs without running them (no engine): the routes only. */
+async function routesApp(options: Partial<ServerOptions> = {}) {
+  const logs: LogRecord[] = [];
+  const app = createApp({
+    models: [FIXTURE_MODEL],
+    worker: false,
+    logger: (record) => logs.push(record),
+    ...options,
+  });
+  await app.ready;
+  return { app, logs };
+}
+
+const submit = (app: EditServer, headers: Record<string, string> = {}) =>
+  app.request("/v1/edits", { method: "POST", body: editForm(png), headers });
+
+Deno.test("API keys: edit routes need a valid bearer key; models stay public", async () => {
+  const { app, logs } = await routesApp({ apiKeys: ["secret-1", "secret-2"] });
+  try {
+    const missing = await submit(app);
+    assert.equal(missing.status, 401);
+    assert.equal(missing.headers.get("www-authenticate"), 'Bearer realm="editmgt"');
+    assert.equal((await missing.json()).error.code, "unauthorized");
+    const wrong = await submit(app, { authorization: "Bearer secret-3" });
+    assert.equal(wrong.status, 401);
+    assert.match((await wrong.json()).error.message, /not valid/);
+    for (const key of ["secret-1", "secret-2"]) {
+      const ok = await submit(app, { authorization: `Bearer ${key}` });
+      assert.equal(ok.status, 202, key);
+      const job = await ok.json();
+      const read = await app.request(job.urls.self);
+      assert.equal(read.status, 401, "reading a job needs the key too");
+      await read.body?.cancel();
+    }
+    const models = await app.request("/v1/models");
+    assert.equal(models.status, 200);
+    await models.body?.cancel();
+    const clients = logs.filter((record) => record.msg === "request").map((r) => r.client);
+    assert.ok(clients.some((client) => /^key:[0-9a-f]{12}$/.test(String(client))));
+    assert.ok(!JSON.stringify(logs).includes("secret-1"), "keys never reach the logs");
+  } finally {
+    await app.close();
+  }
+});
+
+Deno.test("rate limit: submissions past the bucket get 429 rate_limited with Retry-After", async () => {
+  const { app } = await routesApp({ rateLimit: { requests: 2, windowMs: 60_000 } });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const response = await submit(app, { "x-forwarded-for": "203.0.113.9" });
+      assert.equal(response.status, 202);
+      await response.body?.cancel();
+    }
+    const limited = await submit(app);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get("retry-after"), "30");
+    assert.equal((await limited.json()).error.code, "rate_limited");
+    const reads = await app.request("/v1/models");
+    assert.equal(reads.status, 200, "reads are not limited");
+    await reads.body?.cancel();
+  } finally {
+    await app.close();
+  }
+  const proxied = await routesApp({
+    rateLimit: { requests: 1, windowMs: 60_000 },
+    trustProxy: true,
+  });
+  try {
+    const statuses = [];
+    for (const ip of ["198.51.100.1", "198.51.100.2", "198.51.100.1"]) {
+      const response = await submit(proxied.app, { "x-forwarded-for": `${ip}, 10.0.0.1` });
+      statuses.push(response.status);
+      await response.body?.cancel();
+    }
+    assert.deepEqual(statuses, [202, 202, 429], "behind a proxy each forwarded IP has a bucket");
+  } finally {
+    await proxied.app.close();
+  }
+});
+
+Deno.test("request ids: echoed when valid, generated otherwise, and in every log record", async () => {
+  const { app, logs } = await routesApp();
+  try {
+    const given = await app.request("/healthz", { headers: { "x-request-id": "abc-123" } });
+    assert.equal(given.headers.get("x-request-id"), "abc-123");
+    await given.body?.cancel();
+    const invalid = await app.request("/healthz", { headers: { "x-request-id": "a b\u00e9" } });
+    assert.match(invalid.headers.get("x-request-id")!, /^[0-9a-f-]{36}$/);
+    await invalid.body?.cancel();
+    const error = await app.request("/v1/edits/zzz");
+    const id = error.headers.get("x-request-id");
+    assert.ok(id);
+    await error.body?.cancel();
+    const record = logs.find((r) => r.msg === "request" && r.requestId === id)!;
+    assert.equal(record.status, 404);
+    assert.equal(record.code, "not_found");
+    assert.equal(record.level, "warn");
+    assert.equal(record.method, "GET");
+    assert.equal(typeof record.ms, "number");
+  } finally {
+    await app.close();
+  }
+});
+
+Deno.test("jsonLogger writes one JSON object per line with time, level and message", async () => {
+  const { jsonLogger } = await import("../../src/server/mod.ts");
+  const lines: string[] = [];
+  jsonLogger((line) => lines.push(line))({
+    level: "error",
+    msg: "boom",
+    error: new Error("bad"),
+  });
+  const record = JSON.parse(lines[0]);
+  assert.equal(record.level, "error");
+  assert.equal(record.msg, "boom");
+  assert.deepEqual(record.error, { name: "Error", message: "bad" });
+  assert.ok(!Number.isNaN(Date.parse(record.time)));
+});
+
+Deno.test("secure headers on every answer; isolation headers on pages", async () => {
+  const { app } = await routesApp();
+  try {
+    const api = await app.request("/v1/models");
+    await api.body?.cancel();
+    for (
+      const [name, value] of [
+        ["x-content-type-options", "nosniff"],
+        ["x-frame-options", "SAMEORIGIN"],
+        ["referrer-policy", "no-referrer"],
+        ["cross-origin-resource-policy", "cross-origin"],
+      ]
+    ) {
+      assert.equal(api.headers.get(name), value, name);
+    }
+    const page = await app.request("/");
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get("cross-origin-opener-policy"), "same-origin");
+    assert.equal(page.headers.get("cross-origin-embedder-policy"), "require-corp");
+    assert.match(page.headers.get("content-type")!, /^text\/html/);
+    await page.body?.cancel();
+  } finally {
+    await app.close();
+  }
+});
+
+Deno.test("static folders: demo and SDK files, placeholder when the demo is missing", async () => {
+  const root = await Deno.makeTempDir({ prefix: "editmgt-static-" });
+  await Deno.mkdir(`${root}/web/samples`, { recursive: true });
+  await Deno.mkdir(`${root}/sdk`);
+  await Deno.writeTextFile(`${root}/web/index.html`, "<h1>demo</h1>");
+  await Deno.writeTextFile(`${root}/web/samples/a.png`, "png bytes");
+  await Deno.writeTextFile(`${root}/sdk/mod.js`, "export const x = 1;");
+  await Deno.writeFile(`${root}/sdk/ort.wasm`, new Uint8Array([0, 97, 115, 109]));
+  await Deno.writeTextFile(`${root}/secret.txt`, "outside");
+  await Deno.symlink(`${root}/secret.txt`, `${root}/web/link.txt`);
+  const { app } = await routesApp({ static: { web: `${root}/web`, sdk: `${root}/sdk` } });
+  const missing = await routesApp({ static: { web: `${root}/none`, sdk: `${root}/none` } });
+  try {
+    const index = await app.request("/");
+    assert.equal(await index.text(), "<h1>demo</h1>");
+    const sample = await app.request("/samples/a.png");
+    assert.equal(sample.headers.get("content-type"), "image/png");
+    assert.equal(await sample.text(), "png bytes");
+    const script = await app.request("/sdk/mod.js");
+    assert.match(script.headers.get("content-type")!, /^application\/javascript/);
+    assert.equal(script.headers.get("cross-origin-embedder-policy"), "require-corp");
+    const etag = script.headers.get("etag")!;
+    assert.equal(await script.text(), "export const x = 1;");
+    const cached = await app.request("/sdk/mod.js", { headers: { "if-none-match": etag } });
+    assert.equal(cached.status, 304);
+    const wasm = await app.request("/sdk/ort.wasm");
+    assert.equal(wasm.headers.get("content-type"), "application/wasm");
+    await wasm.body?.cancel();
+    for (const path of ["/link.txt", "/../secret.txt", "/sdk/../secret.txt", "/nope.js"]) {
+      const response = await app.request(path);
+      assert.equal(response.status, 404, path);
+      await response.body?.cancel();
+    }
+    const placeholder = await missing.app.request("/");
+    assert.equal(placeholder.status, 200);
+    assert.match(await placeholder.text(), /EditMGT server/);
+    const noSdk = await missing.app.request("/sdk/mod.js");
+    assert.equal(noSdk.status, 404);
+    assert.match((await noSdk.json()).error.message, /build the SDK/);
+  } finally {
+    await app.close();
+    await missing.app.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("GET /openapi.json: every route, schemas generated from the shared ones", async () => {
+  const { app } = await routesApp();
+  try {
+    const document = await (await app.request("/openapi.json")).json();
+    assert.equal(document.openapi, "3.1.0");
+    for (
+      const path of [
+        "/v1/models",
+        "/v1/models/{id}",
+        "/models/{id}/{path}",
+        "/v1/edits",
+        "/v1/edits/{id}",
+        "/v1/edits/{id}/events",
+        "/v1/edits/{id}/cancel",
+        "/v1/edits/{id}/result",
+        "/v1/images/edits",
+        "/healthz",
+        "/readyz",
+      ]
+    ) {
+      assert.ok(document.paths[path], path);
+    }
+    const schemas = document.components.schemas;
+    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)];
+    assert.ok(refs.length > 10);
+    for (const [, name] of refs) assert.ok(schemas[name], `$ref ${name} resolves`);
+    assert.deepEqual(
+      [schemas.EditOptions.properties.steps.minimum, schemas.EditOptions.properties.steps.maximum],
+      [1, 1000],
+    );
+    assert.equal(schemas.EditOptions.additionalProperties, false);
+    assert.ok(schemas.EditOptions.properties.previewEvery);
+    assert.deepEqual(schemas.EditJsonBody.required.sort(), ["image", "instruction"]);
+    assert.equal(schemas.Manifest.properties.format.const, "editmgt-manifest/1");
+    assert.ok(schemas.ErrorBody.properties.error.properties.code.enum.includes("queue_full"));
+    assert.equal(schemas.EditMultipartBody.properties.image.format, "binary");
+  } finally {
+    await app.close();
+  }
+});
