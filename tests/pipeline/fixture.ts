@@ -51,7 +51,7 @@ export function recordingBackend(inner: Backend): RecordingBackend {
         inputNames: session.inputNames,
         outputNames: session.outputNames,
         run(feeds) {
-          backend.runs[kind].push(feeds);
+          backend.runs[kind].push(snapshot(feeds));
           return session.run(feeds);
         },
         async release() {
@@ -62,6 +62,13 @@ export function recordingBackend(inner: Backend): RecordingBackend {
     },
   };
   return backend;
+}
+
+/** A copy of `feeds` (the sampler reuses its buffers from step to step). */
+function snapshot(feeds: NamedTensors): NamedTensors {
+  return Object.fromEntries(
+    Object.entries(feeds).map(([name, tensor]) => [name, { ...tensor, data: tensor.data.slice() }]),
+  ) as NamedTensors;
 }
 
 /** Loads tiny-random on `device` through a recording backend. */
