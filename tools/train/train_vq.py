@@ -2,13 +2,14 @@
 
 Recipe (lessons of the feasibility run in issue 4):
 - reconstruction L1 + L2 on source AND target images of each pair, commitment 0.25;
-- EMA codebook (decay 0.99) initialised from encoder outputs, dead codes restarted from the
-  latents with the highest quantization error (random restarts collapsed the codebook before);
+- a first phase (15% of the budget) trains a plain autoencoder; the codebook then starts from k-means
+  centres of its latents and follows them by EMA (decay 0.99); dead codes restart from the latents
+  with the highest quantization error (random restarts collapsed the codebook before);
 - locality: outside the edit's token mask, the target's pre-quantization latents are pulled to the
   source's, so an edit does not change the tokens of unedited regions (the encoder's group norms
   and 3x3 convs would otherwise let a change leak into far tokens).
 
-Usage: python3 tools/train/train_vq.py --data runs/data --out runs/vq --minutes 25
+Usage: python3 tools/train/train_vq.py --data runs/data --out runs/vq --minutes 35
 """
 
 import argparse
@@ -32,8 +33,25 @@ from common import (
 from editmgt.configs import vq_config
 from editmgt.vq import VQModel
 
-VQ_OVERRIDES = {"base": "tiny", "num_vq_embeddings": 512}
-"""The shipped tiny VQ: the toolchain's `tiny` VQ config with a 512-entry codebook."""
+VQ_OVERRIDES = {"base": "tiny", "block_out_channels": [16, 32, 64], "num_vq_embeddings": 512, "norm_num_groups": 1}
+"""The shipped tiny VQ: the toolchain's `tiny` VQ config, narrower at full resolution (CPU budget), 512 codes,
+one norm group (with one channel per group, as `tiny` has at 16 channels, group norm removes each channel's
+mean, so flat backgrounds lose their colour and the autoencoder barely learns)."""
+
+
+def centred_decode(vq: VQModel, z_q: torch.Tensor) -> torch.Tensor:
+    """Training-time decoder output: the decoder predicts pixels in [-1, 1] (faster to learn), mapped to [0, 1]."""
+    return (vq.decode_latents(z_q) + 1) / 2
+
+
+def fold_output_scale(vq: VQModel) -> VQModel:
+    """A copy whose plain decode equals `centred_decode` (conv_out scaled by 1/2, bias (b+1)/2): exact."""
+    folded = VQModel(vq.config)
+    folded.load_state_dict(vq.state_dict())
+    with torch.no_grad():
+        folded.decoder.conv_out.weight.mul_(0.5)
+        folded.decoder.conv_out.bias.add_(1.0).mul_(0.5)
+    return folded.eval()
 
 HOLDOUT = 512
 """The last HOLDOUT pairs of the training arrays are never trained on: the VQ is measured on them."""
@@ -103,7 +121,7 @@ def vq_step(vq: VQModel, pixels: torch.Tensor):
     z_e = vq.encode_latents(pixels)
     ids = vq.quantize.nearest_ids(z_e)
     z_q = vq.quantize.lookup(ids)
-    recon = vq.decode_latents(z_e + (z_q - z_e).detach())
+    recon = centred_decode(vq, z_e + (z_q - z_e).detach())
     return recon, z_e, z_q, ids
 
 
@@ -151,11 +169,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--minutes", type=float, default=25)
-    parser.add_argument("--batch-pairs", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--locality", type=float, default=1.0)
+    parser.add_argument("--batch-pairs", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--locality", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--autoencoder-phase", type=float, default=0.1,
+    parser.add_argument("--autoencoder-phase", type=float, default=0.15,
                         help="share of the budget trained without quantization before the k-means codebook init")
     args = parser.parse_args()
     set_threads()
@@ -199,7 +217,7 @@ def main() -> None:
             initialised = True
         if not initialised:
             z_e = vq.encode_latents(pixels)
-            recon = vq.decode_latents(z_e)
+            recon = centred_decode(vq, z_e)
             loss = F.l1_loss(recon, pixels) + F.mse_loss(recon, pixels)
             optimizer.zero_grad()
             loss.backward()
@@ -257,9 +275,10 @@ def main() -> None:
             )
             last_save = budget.spent
     held = slice(train_count, len(source))
-    metrics = evaluate(vq, source[held], target[held], mask[held])
+    final = fold_output_scale(vq)
+    metrics = evaluate(final, source[held], target[held], mask[held])
     log.write(step=step, final=True, **metrics)
-    save_checkpoint(args.out / "final.pt", {"model": vq.state_dict(), "vq_config": VQ_OVERRIDES, "step": step, **metrics})
+    save_checkpoint(args.out / "final.pt", {"model": final.state_dict(), "vq_config": VQ_OVERRIDES, "step": step, **metrics})
     (args.out / "metrics.json").write_text(json.dumps({"step": step, **metrics}, indent=2))
 
 
