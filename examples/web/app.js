@@ -217,6 +217,7 @@ function setSource(turn) {
   viewer.showSource(state.source);
   $("show-heatmap").checked = false;
   $("show-changes").checked = false;
+  showLegend(null);
 }
 
 async function loadSamples() {
@@ -336,6 +337,7 @@ async function previewRegion() {
     state.regionHeatmap = localizationHeatmap(state.source, localization, { opacity: 0.6 });
     viewer.hideResult();
     viewer.setOverlay(state.regionHeatmap, "all");
+    showLegend("heatmap");
     $("result-info").textContent = `Bright = where “${request().instruction}” acts (lambda ${
       localization.lambda.toFixed(2)
     }). Rephrase or set a focus phrase, then press Edit.`;
@@ -361,15 +363,45 @@ function showResultInfo(result, identical) {
 }
 
 function showOverlay() {
-  if (state.result === null) return;
+  if (state.result === null) return showLegend(null);
   if ($("show-heatmap").checked) {
     state.heatmap ??= localizationHeatmap(state.result.imageData, state.result.localization, {
       opacity: 0.6,
     });
     viewer.setOverlay(state.heatmap);
+    showLegend("heatmap");
   } else if ($("show-changes").checked) {
     viewer.setOverlay(changedPixels(state.result.imageData, state.original));
-  } else viewer.setOverlay(null);
+    showLegend("changes");
+  } else {
+    viewer.setOverlay(null);
+    showLegend(null);
+  }
+}
+
+const LEGENDS = {
+  heatmap: [
+    ["ramp", "", "where the instruction acts: dark = held, bright = edited"],
+  ],
+  changes: [
+    ["", "#ff00c8", "differs from the original"],
+    ["", "#777777", "bit-identical to the original"],
+  ],
+};
+
+/** Explains the overlay in use ("heatmap", "changes") under the stage; null hides it. */
+function showLegend(kind) {
+  const legend = $("legend");
+  legend.hidden = kind === null;
+  if (kind === null) return;
+  legend.replaceChildren(...LEGENDS[kind].map(([className, color, text]) => {
+    const entry = document.createElement("span");
+    const swatch = document.createElement("span");
+    swatch.className = `swatch ${className}`;
+    if (color) swatch.style.background = color;
+    entry.append(swatch, text);
+    return entry;
+  }));
 }
 
 function renderTurns() {

@@ -67,23 +67,18 @@ Deno.test({
       await t.step(
         "an edit shows live previews and returns an image of the source's size",
         async () => {
-          await demo.set("steps", "12");
+          await demo.set("steps", "32");
           await page.click("#edit");
           await page.waitForFunction(() =>
             /Step [3-9]/.test(document.getElementById("progress-text")!.textContent!)
           );
           await demo.screenshot("wasm-during-edit");
-          const previewShown = await page.evaluate(() =>
-            document.getElementById("viewer")!.classList.contains("compare") &&
-            document.getElementById("after")!.classList.contains("pixelated")
-          );
-          assert.ok(previewShown, "the step preview is not on the stage");
           assert.equal(await demo.waitForOutcome(), "done");
           const { previews } = await page.evaluate(() =>
             (globalThis as unknown as DemoGlobals).demo.metrics
           );
           // One preview after every step but the last, in this edit and the 8-step one before.
-          assert.equal(previews, 7 + 11);
+          assert.equal(previews, 7 + 31);
           await demo.screenshot("wasm-after-edit");
           const sizes = await page.evaluate(() => {
             const { state } = (globalThis as unknown as DemoGlobals).demo;
@@ -98,6 +93,23 @@ Deno.test({
           await demo.screenshot("wasm-changed-pixels");
         },
       );
+
+      await t.step("Preview region shows where the instruction acts, before any edit", async () => {
+        await demo.pickSample(0);
+        await page.click("#preview-region");
+        await page.waitForFunction(() =>
+          ["previewed", "error"].includes(document.body.dataset.state ?? "")
+        );
+        assert.equal(await demo.errorText(), null);
+        const shown = await page.evaluate(() => ({
+          overlay: !(document.getElementById("overlay") as HTMLCanvasElement).hidden,
+          legend: !document.getElementById("legend")!.hidden,
+          turns: (globalThis as unknown as DemoGlobals).demo.state.turns.length,
+        }));
+        assert.deepEqual(shown, { overlay: true, legend: true, turns: 1 });
+        assert.match((await page.textContent("#result-info"))!, /lambda \d\.\d\d/);
+        await demo.screenshot("wasm-region-preview");
+      });
 
       await t.step(
         "pixels outside the edit region equal the input pixels, over five edits",
