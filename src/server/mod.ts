@@ -26,48 +26,26 @@ export {
   type EngineFactory,
   type QueueOptions,
   type RateLimitOptions,
-  type ResolvedServerOptions,
-  resolveServerOptions,
   type ServerLimits,
   type ServerOptions,
   type StaticOptions,
 } from "./options.ts";
 export type { ServerBindings, ServerEnv, ServerVariables } from "./context.ts";
-export { apiKeyAuth, clientAddress, sha256Hex } from "./auth/index.ts";
-export {
-  jsonLogger,
-  type Logger,
-  type LogLevel,
-  type LogRecord,
-  requestLog,
-} from "./logging/index.ts";
-export { RateLimiter } from "./limits/rate_limit.ts";
-export { type ByteRange, parseRange } from "./models/range.ts";
-export { type Representation, respondWithRepresentation } from "./models/respond.ts";
-export {
-  isContentHashedName,
-  loadServedModels,
-  type LoadServedModelsOptions,
-  type ServedFile,
-  type ServedModel,
-} from "./models/registry.ts";
-export { type ModelListEntry } from "./models/routes.ts";
-export { decodeBase64Image } from "./edits/images.ts";
-export { preferredWaitMs } from "./edits/prefer.ts";
-export { parseSize } from "./edits/size.ts";
+export { jsonLogger, type Logger, type LogLevel, type LogRecord } from "./logging/index.ts";
+export type { ServedFile, ServedModel } from "./models/registry.ts";
+export type { ModelListEntry } from "./models/routes.ts";
 export type { JobResultView, JobUrls, JobView, MapView } from "./edits/present.ts";
-export { JobChanges } from "./jobs/changes.ts";
-export { Slot } from "./jobs/slot.ts";
-export { JobStore, type JobSubmission } from "./jobs/store.ts";
-export type { JobError, JobProgress, JobRecord, JobStatus } from "./jobs/types.ts";
-export { maskFromAlpha, type OpenAIImage, type OpenAIImagesResponse } from "./openai/routes.ts";
+export type { JobResultSummary, JobStatus } from "./jobs/types.ts";
+export type { OpenAIImage, OpenAIImagesResponse } from "./openai/routes.ts";
 export { type OpenApiDocument, openApiDocument } from "./openapi/document.ts";
 export {
   ErrorBodySchema,
   type HealthBody,
   HealthSchema,
   JobViewSchema,
+  type ModelList,
   ModelListSchema,
   OpenAIImagesResponseSchema,
+  type ResultImage,
   ResultJsonSchema,
 } from "./openapi/schemas.ts";

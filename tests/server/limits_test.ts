@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { isEditMGTError } from "../../src/errors/mod.ts";
-import {
-  decodeBase64Image,
-  isContentHashedName,
-  parseSize,
-  preferredWaitMs,
-  RateLimiter,
-  Slot,
-} from "../../src/server/mod.ts";
+import { decodeBase64Image } from "../../src/server/edits/images.ts";
+import { preferredWaitMs } from "../../src/server/edits/prefer.ts";
+import { parseSize } from "../../src/server/edits/size.ts";
+import { Slot } from "../../src/server/jobs/slot.ts";
+import { RateLimiter } from "../../src/server/limits/rate_limit.ts";
+import { isContentHashedName } from "../../src/server/models/registry.ts";
 import { safeRelativePath } from "../../src/server/static/index.ts";
 import { maskFromAlpha } from "../../src/server/openai/routes.ts";
 

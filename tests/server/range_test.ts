@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseRange } from "../../src/server/mod.ts";
+import { parseRange } from "../../src/server/models/range.ts";
 
 Deno.test("parseRange: a-b, a- and -n give inclusive byte ranges clipped to the size", () => {
   assert.deepEqual(parseRange("bytes=0-99", 1000), { kind: "range", start: 0, end: 99 });

@@ -47,7 +47,8 @@ function bearerToken(header: string | undefined): string | undefined {
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { apiKeyAuth, type ServerEnv } from "@editmgt/editmgt/server";
+ * import type { ServerEnv } from "../context.ts";
+ * import { apiKeyAuth } from "./index.ts";
  *
  * const app = new Hono<ServerEnv>();
  * app.use("/v1/edits", apiKeyAuth({ apiKeys: ["secret"], trustProxy: false }));

@@ -34,7 +34,7 @@ export const IMAGE_CONTENT_TYPES: Record<ImageFormat, string> = {
  *
  * @example
  * ```ts
- * import { decodeBase64Image } from "@editmgt/editmgt/server";
+ * import { decodeBase64Image } from "./images.ts";
  *
  * console.log(decodeBase64Image("data:image/png;base64,iVBORw==", "image")); // Uint8Array(4)
  * ```

@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { preferredWaitMs } from "@editmgt/editmgt/server";
+ * import { preferredWaitMs } from "./prefer.ts";
  *
  * console.log(preferredWaitMs("wait", 60_000)); // 60000
  * console.log(preferredWaitMs("respond-async, wait=5", 60_000)); // 5000

@@ -13,7 +13,7 @@ import type { Size } from "../../image/types.ts";
  *
  * @example
  * ```ts
- * import { parseSize } from "@editmgt/editmgt/server";
+ * import { parseSize } from "./size.ts";
  *
  * console.log(parseSize("512x256", 4096)); // { width: 512, height: 256 }
  * console.log(parseSize("auto", 4096)); // undefined

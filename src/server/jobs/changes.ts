@@ -24,7 +24,7 @@ export class JobChanges {
    *
    * @example
    * ```ts
-   * import { JobChanges } from "@editmgt/editmgt/server";
+   * import { JobChanges } from "./changes.ts";
    *
    * const changes = new JobChanges();
    * const woke = changes.wait("job1", 10_000);

@@ -15,7 +15,7 @@ export class Slot {
    *
    * @example
    * ```ts
-   * import { Slot } from "@editmgt/editmgt/server";
+   * import { Slot } from "./slot.ts";
    *
    * const slot = new Slot();
    * await slot.acquire();

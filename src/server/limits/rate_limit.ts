@@ -37,7 +37,7 @@ export class RateLimiter {
    *
    * @example
    * ```ts
-   * import { RateLimiter } from "@editmgt/editmgt/server";
+   * import { RateLimiter } from "./rate_limit.ts";
    *
    * const limiter = new RateLimiter({ requests: 2, windowMs: 60_000 });
    * console.log(limiter.take("ip:1"), limiter.take("ip:1"), limiter.take("ip:1")); // 0 0 30

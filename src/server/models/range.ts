@@ -24,7 +24,7 @@ const RANGE_SPEC = /^(\d{0,15})-(\d{0,15})$/;
  *
  * @example
  * ```ts
- * import { parseRange } from "@editmgt/editmgt/server";
+ * import { parseRange } from "./range.ts";
  *
  * console.log(parseRange("bytes=0-99", 1000)); // { kind: "range", start: 0, end: 99 }
  * console.log(parseRange("bytes=-10", 1000)); // { kind: "range", start: 990, end: 999 }

@@ -140,7 +140,7 @@ export async function loadServedModel(
  *
  * @example
  * ```ts
- * import { loadServedModels } from "@editmgt/editmgt/server";
+ * import { loadServedModels } from "./registry.ts";
  *
  * const models = await loadServedModels(["models/editmgt-tiny"]);
  * console.log([...models.keys()]); // ["editmgt-tiny"]

@@ -87,7 +87,7 @@ async function openBody(
  *
  * @example
  * ```ts
- * import { respondWithRepresentation } from "@editmgt/editmgt/server";
+ * import { respondWithRepresentation } from "./respond.ts";
  *
  * const response = await respondWithRepresentation(
  *   new Request("http://localhost/x", { headers: { range: "bytes=1-2" } }),

@@ -8,37 +8,16 @@
 import { z } from "zod";
 import { manifestJsonSchema } from "../../schema/manifest.ts";
 import { editOptionsJsonSchema, editRequestJsonSchema } from "../../schema/options.ts";
-import {
-  EditMultipartBodySchema,
-  ErrorBodySchema,
-  HealthSchema,
-  JobViewSchema,
-  ModelListSchema,
-  OpenAIEditBodySchema,
-  OpenAIImagesResponseSchema,
-  ResultJsonSchema,
-} from "./schemas.ts";
+import { SERVER_SCHEMAS, type ServerSchemaName } from "./schemas.ts";
 
 /** An OpenAPI document (plain JSON). */
 export type OpenApiDocument = Record<string, unknown>;
 
-/** The server's own schemas, by component name. */
-const SCHEMAS: Record<string, z.ZodType> = {
-  ErrorBody: ErrorBodySchema,
-  EditMultipartBody: EditMultipartBodySchema,
-  Job: JobViewSchema,
-  ResultJson: ResultJsonSchema,
-  OpenAIEditBody: OpenAIEditBodySchema,
-  OpenAIImagesResponse: OpenAIImagesResponseSchema,
-  ModelList: ModelListSchema,
-  Health: HealthSchema,
-};
-
 /** Component names of the shared schemas (generated in src/schema) and the JSON edit body. */
 type SharedName = "EditOptions" | "EditRequest" | "EditJsonBody" | "Manifest";
 
-const ref = (name: keyof typeof SCHEMAS | SharedName) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: keyof typeof SCHEMAS | SharedName, description: string) => ({
+const ref = (name: ServerSchemaName | SharedName) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: ServerSchemaName | SharedName, description: string) => ({
   description,
   content: { "application/json": { schema: ref(name) } },
 });
@@ -120,7 +99,7 @@ function editJsonBody(): Record<string, unknown> {
  */
 export function componentSchemas(): Record<string, unknown> {
   const registry = z.registry<{ id: string }>();
-  for (const [id, schema] of Object.entries(SCHEMAS)) registry.add(schema, { id });
+  for (const [id, schema] of Object.entries(SERVER_SCHEMAS)) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, {
     target: "draft-2020-12",
     io: "input",

@@ -1,13 +1,16 @@
 /**
  * The zod schemas of what the API takes and answers, beside the shared ones of `src/schema`
  * (edit options and request, manifest). The OpenAPI document is generated from them, and the
- * tests check real responses against them, so document and behaviour cannot drift apart.
+ * tests check real responses against them, so document and behaviour cannot drift apart. They
+ * are exported as the package's `Schema<T>` interface; {@linkcode SERVER_SCHEMAS} holds the zod
+ * objects for the document generator.
  *
  * @module
  */
 
 import { z } from "zod";
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from "../../errors/mod.ts";
+import type { Schema } from "../../schema/schema.ts";
 import type { JobView } from "../edits/present.ts";
 import type { ModelListEntry } from "../models/routes.ts";
 import type { OpenAIImagesResponse } from "../openai/routes.ts";
@@ -19,8 +22,7 @@ const ErrorSchema = z.object({
   message: z.string().describe("what was wrong and what to do"),
 });
 
-/** `{ error: { code, message, details? } }`. */
-export const ErrorBodySchema: z.ZodType<ErrorBody> = z.object({
+const errorBody = z.object({
   error: ErrorSchema.extend({
     details: z.record(z.string(), z.unknown()).optional().describe("machine-readable details"),
   }),
@@ -67,13 +69,9 @@ const JobObjectSchema = z.object({
   urls: z.object({ self: z.string(), events: z.string(), cancel: z.string(), result: z.string() }),
 });
 
-/** A job as clients see it. */
-export const JobViewSchema: z.ZodType<JobView> = JobObjectSchema as z.ZodType<JobView>;
-
-/** `GET /v1/edits/:id/result?format=json`: the job with its image. */
-export const ResultJsonSchema: z.ZodType<JobView & ResultImage> = JobObjectSchema.extend({
+const resultJson = JobObjectSchema.extend({
   image: z.object({ contentType: z.literal("image/png"), base64: z.string() }),
-}) as z.ZodType<JobView & ResultImage>;
+});
 
 /** The image part of a JSON result. */
 export interface ResultImage {
@@ -82,7 +80,7 @@ export interface ResultImage {
 }
 
 /** `POST /v1/edits` as multipart/form-data. */
-export const EditMultipartBodySchema: z.ZodType = z.object({
+const editMultipartBody = z.object({
   image: z.file().describe("the source image (PNG, JPEG or WebP)"),
   mask: z.file().optional().describe(
     "inpainting mask of the image's size: bright opaque pixels are regenerated",
@@ -93,7 +91,7 @@ export const EditMultipartBodySchema: z.ZodType = z.object({
 });
 
 /** `POST /v1/images/edits` (OpenAI-compatible), multipart/form-data. */
-export const OpenAIEditBodySchema: z.ZodType = z.object({
+const openAIEditBody = z.object({
   image: z.file().describe("the image to edit (image[] with one file is accepted too)"),
   prompt: z.string().min(1).describe("the instruction"),
   mask: z.file().optional().describe("same size; alpha 0 marks where to edit"),
@@ -106,8 +104,7 @@ export const OpenAIEditBodySchema: z.ZodType = z.object({
   options: z.string().optional().describe("extension: JSON text of EditOptions"),
 });
 
-/** The OpenAI-compatible response. */
-export const OpenAIImagesResponseSchema: z.ZodType<OpenAIImagesResponse> = z.object({
+const openAIImagesResponse = z.object({
   created: z.int(),
   data: z.array(z.object({
     b64_json: z.string().optional(),
@@ -118,8 +115,7 @@ export const OpenAIImagesResponseSchema: z.ZodType<OpenAIImagesResponse> = z.obj
   size: z.string(),
 });
 
-/** `GET /v1/models`. */
-export const ModelListSchema: z.ZodType<{ object: "list"; data: ModelListEntry[] }> = z.object({
+const modelList = z.object({
   object: z.literal("list"),
   data: z.array(z.object({
     id: z.string(),
@@ -131,8 +127,7 @@ export const ModelListSchema: z.ZodType<{ object: "list"; data: ModelListEntry[]
   })),
 });
 
-/** `GET /healthz` and `GET /readyz`. */
-export const HealthSchema: z.ZodType<HealthBody> = z.object({
+const health = z.object({
   status: z.enum(["ok", "ready", "starting", "failed"]),
   models: z.array(z.object({
     id: z.string(),
@@ -148,3 +143,49 @@ export interface HealthBody {
   /** Per model: the engine's state (`none` where this process runs no jobs). */
   models?: { id: string; engine: "loading" | "ready" | "failed" | "none"; error?: string }[];
 }
+
+/** The body of `GET /v1/models`. */
+export interface ModelList {
+  /** Always "list". */
+  object: "list";
+  /** The served models. */
+  data: ModelListEntry[];
+}
+
+/** `{ error: { code, message, details? } }`, the body of every error. */
+export const ErrorBodySchema: Schema<ErrorBody> = errorBody as Schema<ErrorBody>;
+/** A job as clients see it (`GET /v1/edits/:id`, the 202 answer). */
+export const JobViewSchema: Schema<JobView> = JobObjectSchema as Schema<JobView>;
+/** `GET /v1/edits/:id/result?format=json` and the waited answer: the job with its image. */
+export const ResultJsonSchema: Schema<JobView & ResultImage> = resultJson as Schema<
+  JobView & ResultImage
+>;
+/** The body of the OpenAI-compatible endpoint's answer. */
+export const OpenAIImagesResponseSchema: Schema<OpenAIImagesResponse> = openAIImagesResponse;
+/** The body of `GET /v1/models`. */
+export const ModelListSchema: Schema<ModelList> = modelList;
+/** The body of `GET /healthz` and `GET /readyz`. */
+export const HealthSchema: Schema<HealthBody> = health;
+
+/** OpenAPI component names of the server's own schemas. */
+export type ServerSchemaName =
+  | "ErrorBody"
+  | "EditMultipartBody"
+  | "Job"
+  | "ResultJson"
+  | "OpenAIEditBody"
+  | "OpenAIImagesResponse"
+  | "ModelList"
+  | "Health";
+
+/** The zod objects by OpenAPI component name, for the document generator. */
+export const SERVER_SCHEMAS: Record<ServerSchemaName, z.ZodType> = {
+  ErrorBody: errorBody,
+  EditMultipartBody: editMultipartBody,
+  Job: JobObjectSchema,
+  ResultJson: resultJson,
+  OpenAIEditBody: openAIEditBody,
+  OpenAIImagesResponse: openAIImagesResponse,
+  ModelList: modelList,
+  Health: health,
+};
