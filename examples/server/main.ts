@@ -7,6 +7,8 @@
  * - `EDITMGT_KV`: Deno KV path or URL (default .editmgt/jobs.sqlite3; Deno Deploy's own KV there)
  * - `DEVICE`: node | wasm | webgpu (default node); `WORKER=0` accepts jobs without running them
  * - `API_KEYS`: comma-separated bearer keys for the edit routes (default: open)
+ * - `MAX_JOBS`: edits queued or running at once before 429 (default 16)
+ * - `RATE_LIMIT`: edit submissions per minute per client (default 60; 0 turns it off)
  *
  * @module
  */
@@ -52,6 +54,10 @@ async function kvLocation(): Promise<string | Deno.Kv> {
   return ".editmgt/jobs.sqlite3";
 }
 
+const number = (name: string) => {
+  const value = Deno.env.get(name);
+  return value === undefined ? undefined : Number(value);
+};
 const list = (value: string | undefined) =>
   (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
 
@@ -63,6 +69,10 @@ const app = createApp({
   device: (Deno.env.get("DEVICE") ?? "node") as DeviceName,
   worker: Deno.env.get("WORKER") !== "0",
   apiKeys: list(Deno.env.get("API_KEYS")),
+  queue: { maxJobs: number("MAX_JOBS") },
+  rateLimit: number("RATE_LIMIT") === 0
+    ? false
+    : { requests: number("RATE_LIMIT") ?? 60, windowMs: 60_000 },
 });
 const server = Deno.serve({
   port: Number(Deno.env.get("PORT") ?? 8000),

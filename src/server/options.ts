@@ -154,13 +154,19 @@ export const DEFAULT_QUEUE: QueueOptions = {
 /** The default rate limit: 60 submissions per minute per client. */
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = { requests: 60, windowMs: 60_000 };
 
+/** `given` over `defaults`, where fields that are absent or undefined keep the default. */
+function withDefaults<T extends object>(defaults: T, given: Partial<T> = {}): T {
+  const defined = Object.entries(given).filter(([, value]) => value !== undefined);
+  return { ...defaults, ...Object.fromEntries(defined) };
+}
+
 /** Fills in the defaults of `options` and checks what cannot work. */
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
   if (options.models.length === 0) {
     throw new TypeError("createApp: `models` needs at least one model folder");
   }
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const queue = { ...DEFAULT_QUEUE, ...options.queue };
+  const limits = withDefaults(DEFAULT_LIMITS, options.limits);
+  const queue = withDefaults(DEFAULT_QUEUE, options.queue);
   for (const [name, value] of Object.entries({ ...limits, ...queue })) {
     if (!(Number.isFinite(value) && value > 0)) {
       throw new TypeError(`createApp: ${name} must be a positive number, got ${value}`);

@@ -54,7 +54,7 @@ export class JobStore {
   readonly changes: JobChanges;
   readonly #queue: QueueOptions;
   readonly #now: () => number;
-  #averageRunMs = DEFAULT_RUN_MS;
+  #averageRunMs: number | undefined;
 
   /** A store over `kv` with the queue settings. */
   constructor(kv: Deno.Kv, queue: QueueOptions, changes: JobChanges, now: () => number = Date.now) {
@@ -270,12 +270,14 @@ export class JobStore {
 
   /** Feeds a finished run's duration into the `Retry-After` estimate. */
   recordRunTime(ms: number): void {
-    this.#averageRunMs = 0.8 * this.#averageRunMs + 0.2 * ms;
+    this.#averageRunMs = this.#averageRunMs === undefined
+      ? ms
+      : 0.8 * this.#averageRunMs + 0.2 * ms;
   }
 
-  /** Seconds after which a slot is likely free again: about one run. */
+  /** Seconds after which a slot is likely free again: about one run (5 s before any run). */
   retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil(this.#averageRunMs / 1000));
+    return Math.max(1, Math.ceil((this.#averageRunMs ?? DEFAULT_RUN_MS) / 1000));
   }
 
   #queueFull(): EditMGTError {
