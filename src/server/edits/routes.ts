@@ -101,6 +101,7 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
 
   app.post("/v1/edits", async (c) => {
     const s = await services();
+    await s.store.assertRoom();
     const submission = await readEditSubmission(c.req.raw, s.options.limits);
     const model = findModel(s, submission.model);
     const job = await submitJob(s, {

@@ -114,6 +114,14 @@ export class JobStore {
     throw this.#queueFull();
   }
 
+  /**
+   * Throws `queue_full` when fewer than `count` more jobs fit in the queue now: a cheap check
+   * before an upload is read and decoded (`submit` checks again, atomically).
+   */
+  async assertRoom(count = 1): Promise<void> {
+    if (await this.activeCount() + count > this.#queue.maxJobs) throw this.#queueFull();
+  }
+
   /** The job `id`, or null when it does not exist or has expired. */
   async get(id: string): Promise<JobRecord | null> {
     const job = (await this.kv.get<JobRecord>(KEYS.job(id))).value;

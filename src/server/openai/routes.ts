@@ -203,6 +203,7 @@ export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
       optionsText === undefined ? {} : parseJsonText(optionsText, 'field "options"'),
     );
     const model = pickModel(s, textField(form, "model"));
+    await s.store.assertRoom(n);
 
     const image = await checkImage(await imageFile(form), limits.maxImagePixels);
     const maskBytes = await maskFile(form);
