@@ -80,6 +80,15 @@ Deno.test({
           // One preview after every step but the last, in this edit and the 8-step one before.
           assert.equal(previews, 7 + 31);
           await demo.screenshot("wasm-after-edit");
+          const [download] = await Promise.all([
+            page.waitForEvent("download"),
+            page.click("#download"),
+          ]);
+          assert.match(download.suggestedFilename(), /^editmgt-\d+\.png$/);
+          const png = await Deno.readFile((await download.path())!);
+          assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+          const view = new DataView(png.buffer, png.byteOffset);
+          assert.deepEqual([view.getUint32(16), view.getUint32(20)], [256, 256]); // IHDR size
           const sizes = await page.evaluate(() => {
             const { state } = (globalThis as unknown as DemoGlobals).demo;
             const result = state.turns.at(-1)!.image;
