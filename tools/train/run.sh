@@ -5,7 +5,7 @@
 #
 #   nohup tools/train/run.sh > runs/run.log 2>&1 &
 #
-# Environment (defaults): RUNS=runs  DATA_PAIRS=40000  VQ_MINUTES=35
+# Environment (defaults): RUNS=runs  DATA_PAIRS=40000  VQ_MINUTES=26
 #   TRAIN_UNTIL=HH:MM (UTC end of the transformer stage, fixed at its first start) or TRAIN_MINUTES=90
 #   EDITMGT_THREADS=2 (torch threads)
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
 RUNS=${RUNS:-runs}
 DATA_PAIRS=${DATA_PAIRS:-40000}
-VQ_MINUTES=${VQ_MINUTES:-35}
+VQ_MINUTES=${VQ_MINUTES:-26}
 TRAIN_MINUTES=${TRAIN_MINUTES:-90}
 export EDITMGT_THREADS=${EDITMGT_THREADS:-2}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}  # no spinning threads on a shared, oversubscribed CPU
