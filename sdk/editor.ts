@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * `createEditor`: the one factory a page calls. It opens the model's manifest, probes the
  * browser, picks the device, downloads the model into Cache Storage and starts the engine in a

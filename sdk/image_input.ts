@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * Turning what a page has (a File, a canvas, an `<img>`, a URL...) into what the engine takes:
  * encoded bytes (decoded in the worker, exactly as the server decodes them, EXIF orientation
@@ -11,6 +10,14 @@ import { EditMGTError } from "../src/errors/mod.ts";
 import { assertPixelLimit, DEFAULT_MAX_PIXELS, readImageHeader } from "../src/image/header.ts";
 import type { RgbaImage } from "../src/image/types.ts";
 import type { ImageSource } from "../src/pipeline/types.ts";
+import {
+  type CanvasLike,
+  type ImageElementLike,
+  isInstance,
+  offscreenCanvas,
+  pixelsOf,
+  type VideoElementLike,
+} from "./dom.ts";
 
 /**
  * An image as a page has it: a Blob or File (PNG, JPEG, WebP), an `ImageData` or anything a
@@ -22,10 +29,9 @@ export type ImageInput =
   | ImageData
   | RgbaImage
   | ImageBitmap
-  | HTMLImageElement
-  | HTMLCanvasElement
-  | OffscreenCanvas
-  | HTMLVideoElement
+  | ImageElementLike
+  | CanvasLike
+  | VideoElementLike
   | string
   | URL;
 
@@ -42,7 +48,7 @@ export async function readImageInput(
 ): Promise<ImageSource> {
   if (typeof input === "string" || input instanceof URL) return await fetchImage(input, signal);
   if (input instanceof Blob) return checkedBytes(new Uint8Array(await input.arrayBuffer()));
-  if (isPixels(input)) return { width: input.width, height: input.height, data: input.data };
+  if (isPixels(input)) return pixelsOf(input);
   return await drawnPixels(input);
 }
 
@@ -80,9 +86,9 @@ export async function inspectImage(file: Blob): Promise<ImageFileInfo> {
   return { format: header.format, width: header.width, height: header.height };
 }
 
-function isPixels(input: object): input is RgbaImage {
-  return "data" in input && input.data instanceof Uint8ClampedArray && "width" in input &&
-    "height" in input;
+function isPixels(input: object): input is RgbaImage | ImageData {
+  return "data" in input && "width" in input && "height" in input &&
+    ArrayBuffer.isView(input.data);
 }
 
 /** `bytes` after their header says they are an image this library decodes. */
@@ -120,10 +126,11 @@ type Drawable = Exclude<ImageInput, Blob | ImageData | RgbaImage | string | URL>
 
 async function drawnPixels(source: Drawable): Promise<RgbaImage> {
   if (isInstance(source, "HTMLImageElement")) {
+    const image = source as ImageElementLike;
     try {
-      await source.decode();
+      await image.decode();
     } catch (cause) {
-      throw new EditMGTError("invalid_input", `the <img> ${source.src} could not be decoded`, {
+      throw new EditMGTError("invalid_input", `the <img> ${image.src} could not be decoded`, {
         cause,
       });
     }
@@ -132,12 +139,11 @@ async function drawnPixels(source: Drawable): Promise<RgbaImage> {
   if (width === 0 || height === 0) {
     throw new EditMGTError("invalid_input", "the image has no pixels (is it loaded?)");
   }
-  const canvas = new OffscreenCanvas(width, height);
-  const context = canvas.getContext("2d", { willReadFrequently: true })!;
+  const { context } = offscreenCanvas(width, height);
   context.drawImage(source, 0, 0, width, height);
+  let pixels: ImageData;
   try {
-    const pixels = context.getImageData(0, 0, width, height, { colorSpace: "srgb" });
-    return { width, height, data: pixels.data };
+    pixels = context.getImageData(0, 0, width, height, { colorSpace: "srgb" });
   } catch (cause) {
     throw new EditMGTError(
       "invalid_input",
@@ -145,23 +151,18 @@ async function drawnPixels(source: Drawable): Promise<RgbaImage> {
       { cause },
     );
   }
+  return pixelsOf(pixels);
 }
 
 function drawableSize(source: Drawable): { width: number; height: number } {
   if (isInstance(source, "HTMLImageElement")) {
-    return { width: source.naturalWidth, height: source.naturalHeight };
+    const image = source as ImageElementLike;
+    return { width: image.naturalWidth, height: image.naturalHeight };
   }
   if (isInstance(source, "HTMLVideoElement")) {
-    return { width: source.videoWidth, height: source.videoHeight };
+    const video = source as VideoElementLike;
+    return { width: video.videoWidth, height: video.videoHeight };
   }
-  return { width: source.width, height: source.height };
-}
-
-/** `value instanceof globalThis[name]`, false where the runtime lacks the class (workers, Deno). */
-function isInstance<K extends "HTMLImageElement" | "HTMLVideoElement">(
-  value: unknown,
-  name: K,
-): value is InstanceType<typeof globalThis[K]> {
-  const constructor = (globalThis as Record<string, unknown>)[name];
-  return typeof constructor === "function" && value instanceof constructor;
+  const { width, height } = source as CanvasLike | ImageBitmap;
+  return { width, height };
 }

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The browser SDK of EditMGT for the web: `createEditor` loads a model (WebGPU, WASM or the
  * remote edit API, picked by probing the browser), keeps its files in Cache Storage (sha256
@@ -51,6 +50,7 @@ export {
 } from "./result.ts";
 export { readServerEvents, type ServerEvent } from "./sse.ts";
 export { cachedSource } from "./source.ts";
+export type { CanvasLike, ImageElementLike, VideoElementLike } from "./dom.ts";
 export { DEFAULT_CACHE_NAME } from "./store.ts";
 export {
   EditMGTError,

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * What this browser can run, found out before any model byte is downloaded: the WebGPU adapter
  * (with `shader-f16` and buffer limits), WebAssembly SIMD and threads, cross-origin isolation,
@@ -7,6 +6,8 @@
  *
  * @module
  */
+
+import { storageEstimate } from "./dom.ts";
 
 /** What {@linkcode probe} found about WebGPU. */
 export interface WebGpuReport {
@@ -152,14 +153,10 @@ function probeWasm(crossOriginIsolated: boolean): WasmReport {
 
 async function probeStorage(): Promise<StorageReport> {
   const cacheStorage = typeof globalThis.caches?.open === "function";
-  const storage = (globalThis.navigator as { storage?: StorageManager } | undefined)?.storage;
-  if (typeof storage?.estimate !== "function") return { cacheStorage };
-  try {
-    const { quota, usage } = await storage.estimate();
-    return { cacheStorage, quota, usage };
-  } catch {
-    return { cacheStorage };
-  }
+  const estimate = await storageEstimate();
+  return estimate === null
+    ? { cacheStorage }
+    : { cacheStorage, quota: estimate.quota, usage: estimate.usage };
 }
 
 /** Where an editor runs its model. */

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The remote device: the same {@linkcode Editor} interface over the edge server's edit API.
  * An edit is posted as multipart form data, its progress read from the job's server-sent events

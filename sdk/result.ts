@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * Results and progress events in the forms a page uses: `ImageData` to draw, a PNG `Blob` to
  * download or upload.
@@ -16,6 +15,7 @@ import type {
   EditTimings,
   GridMap,
 } from "../src/pipeline/types.ts";
+import { offscreenCanvas, pixelsOf } from "./dom.ts";
 import type { EditorDevice } from "./probe.ts";
 
 /** The result of {@linkcode Editor.edit}. */
@@ -95,8 +95,8 @@ export function toImageData(image: RgbaImage): ImageData {
  */
 export async function encodePng(image: RgbaImage): Promise<Blob> {
   if (isOpaque(image)) {
-    const canvas = new OffscreenCanvas(image.width, image.height);
-    canvas.getContext("2d")!.putImageData(toImageData(image), 0, 0);
+    const { canvas, context } = offscreenCanvas(image.width, image.height);
+    context.putImageData(toImageData(image), 0, 0);
     return await canvas.convertToBlob({ type: "image/png" });
   }
   const { encodeImage } = await import("../src/image/codec.ts");
@@ -126,5 +126,5 @@ export function localizationHeatmap(
   localization: GridMap<Float32Array>,
   options: { opacity?: number } = {},
 ): ImageData {
-  return toImageData(renderHeatmap(image, localization, options));
+  return toImageData(renderHeatmap(pixelsOf(image), localization, options));
 }
