@@ -247,7 +247,7 @@ class PartReceiver {
       }
     } catch (cause) {
       await reader.cancel().catch(() => {});
-      if (cause instanceof EditMGTError && cause.code === "hash_mismatch") {
+      if (cause instanceof EditMGTError) {
         await deleteParts(this.#cache, this.#file.url);
         throw cause;
       }

@@ -32,7 +32,7 @@ import {
 } from "./probe.ts";
 import { createRemoteEditor, type RemoteOptions } from "./remote.ts";
 import { type EditorProgress, type EditorResult, editorResult, toImageData } from "./result.ts";
-import { DEFAULT_CACHE_NAME, deleteFile, hasCacheStorage } from "./store.ts";
+import { DEFAULT_CACHE_NAME, deleteFile, hasCacheStorage, QUOTA_EXCEEDED } from "./store.ts";
 
 /** Options for {@linkcode createEditor}. */
 export interface EditorOptions {
@@ -165,16 +165,29 @@ async function createLocalEditor(
 ): Promise<Editor> {
   const { model, options } = context;
   let { device, reason } = context.choice as { device: "webgpu" | "wasm"; reason: string };
+  /** Loads on `device`; a full store is dropped and the model read from the network instead. */
+  const load = async (): Promise<Engine> => {
+    try {
+      return await loadEngine(model, device, store, options);
+    } catch (error) {
+      const full = isEditMGTError(error, "download_failed") &&
+        error.details?.reason === QUOTA_EXCEEDED;
+      if (store === null || !full) throw error;
+      store = null;
+      reason = `${reason}; the model is not stored (browser storage is full)`;
+      return await loadEngine(model, device, store, options);
+    }
+  };
   let engine: Engine;
   try {
-    engine = await loadEngine(model, device, store, options);
+    engine = await load();
   } catch (error) {
     if (!(fallBack && device === "webgpu" && isEditMGTError(error, "backend_unavailable"))) {
       throw error;
     }
     reason = `${reason}, but WebGPU failed (${error.message}); using WASM`;
     device = "wasm";
-    engine = await loadEngine(model, device, store, options);
+    engine = await load();
   }
   options.onProgress?.({ type: "ready", device });
 

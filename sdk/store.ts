@@ -12,6 +12,8 @@
  * @module
  */
 
+import { EditMGTError } from "../src/errors/mod.ts";
+
 /** The Cache Storage name the SDK uses unless told otherwise. */
 export const DEFAULT_CACHE_NAME = "editmgt-models";
 
@@ -19,6 +21,9 @@ const SHA256_HEADER = "x-editmgt-sha256";
 const OFFSET_HEADER = "x-editmgt-offset";
 const ETAG_HEADER = "x-editmgt-etag";
 const PART_PARAM = "editmgt-part";
+
+/** `details.reason` of the error for a store that is full. */
+export const QUOTA_EXCEEDED = "quota_exceeded";
 
 /** A stored part of an interrupted download. */
 export interface StoredPart {
@@ -52,7 +57,8 @@ export async function matchFile(
 
 /** Stores a complete file whose bytes were verified against `sha256`. */
 export async function putFile(cache: Cache, url: URL, blob: Blob, sha256: string): Promise<void> {
-  await cache.put(
+  await store(
+    cache,
     fileKey(url),
     new Response(blob, {
       headers: {
@@ -66,7 +72,8 @@ export async function putFile(cache: Cache, url: URL, blob: Blob, sha256: string
 
 /** Stores a JSON document (a validated manifest) under `url`. */
 export async function putJson(cache: Cache, url: URL, bytes: Uint8Array): Promise<void> {
-  await cache.put(
+  await store(
+    cache,
     fileKey(url),
     new Response(bytes as Uint8Array<ArrayBuffer>, {
       headers: { "content-type": "application/json" },
@@ -107,7 +114,7 @@ export async function putPart(
     [OFFSET_HEADER]: String(part.offset),
   };
   if (part.etag !== null) headers[ETAG_HEADER] = part.etag;
-  await cache.put(partKey(url, index), new Response(part.blob, { headers }));
+  await store(cache, partKey(url, index), new Response(part.blob, { headers }));
 }
 
 /** Deletes the parts of an interrupted download of `url`. */
@@ -120,6 +127,23 @@ export async function deleteFile(cache: Cache, url: URL): Promise<boolean> {
   const deleted = await cache.delete(fileKey(url));
   await deleteParts(cache, url);
   return deleted;
+}
+
+/**
+ * `cache.put`, with a full disk or quota turned into a `download_failed` error whose
+ * `details.reason` is "quota_exceeded" (the editor then runs without storing the model).
+ */
+async function store(cache: Cache, key: string, response: Response): Promise<void> {
+  try {
+    await cache.put(key, response);
+  } catch (cause) {
+    if (!(cause instanceof DOMException && cause.name === "QuotaExceededError")) throw cause;
+    throw new EditMGTError(
+      "download_failed",
+      "there is not enough storage for the model files (browser quota); free some space, or create the editor with cache: false",
+      { cause, details: { reason: QUOTA_EXCEEDED } },
+    );
+  }
 }
 
 /** The key of a complete file: its URL without fragment. */

@@ -219,3 +219,19 @@ Deno.test("an invalid manifest is refused and not stored", async () => {
   await rejectsWith(openManifest(location, { cache }), "invalid_manifest");
   assert.equal(await cache.match(new URL(`${MODEL}manifest.json`, t.server.url).href), undefined);
 });
+
+Deno.test("a full store fails with download_failed and reason quota_exceeded", async () => {
+  await using t = await setUp();
+  const full = new Proxy(t.cache, {
+    get(target, property) {
+      if (property === "put") {
+        return () => Promise.reject(new DOMException("quota", "QuotaExceededError"));
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const error = await rejectsWith(downloadModelFiles(full, t.model.files), "download_failed");
+  assert.equal(error.details?.reason, "quota_exceeded");
+  assert.match(error.message, /cache: false/);
+});
