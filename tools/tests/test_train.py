@@ -1,0 +1,77 @@
+"""Pieces of the training stages: VQ centring fold, EMA codebook restarts, masking, schedules."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+
+from common import cosine_lr, dilate, token_mask  # noqa: E402
+from editmgt.configs import vq_config  # noqa: E402
+from editmgt.vq import VQModel  # noqa: E402
+from train_transformer import sample_masks  # noqa: E402
+from train_vq import EmaCodebook, centred_decode, centred_encode, fold_centring  # noqa: E402
+
+
+def small_vq():
+    torch.manual_seed(0)
+    return VQModel(vq_config({"base": "tiny", "block_out_channels": [8, 16], "latent_channels": 4,
+                              "num_vq_embeddings": 16, "norm_num_groups": 1})).eval()
+
+
+def test_folded_vq_equals_the_centred_training_path():
+    vq = small_vq()
+    with torch.no_grad():
+        vq.decoder.conv_out.bias.fill_(0.3)
+        pixels = torch.rand(2, 3, 16, 16)
+        trained = centred_decode(vq, centred_encode(vq, pixels))
+        folded = fold_centring(vq)
+        plain = folded.decode_latents(folded.encode_latents(pixels))
+    assert torch.allclose(trained, plain, atol=1e-5)
+    assert not torch.allclose(vq.decode_latents(vq.encode_latents(pixels)), plain, atol=1e-2)
+
+
+def test_dead_codes_restart_from_the_worst_quantized_latents():
+    weight = torch.zeros(4, 2)
+    ema = EmaCodebook(weight)
+    latents = torch.tensor([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0]])
+    ids = torch.zeros(3, dtype=torch.int64)
+    for _ in range(40):
+        ema.update(weight, latents[:2], ids[:2])
+    errors = torch.tensor([0.0, 0.01, 50.0])
+    restarted = ema.restart_dead(weight, latents, errors)
+    assert restarted == 3
+    assert torch.allclose(weight[1], latents[2], atol=1e-2)
+
+
+def test_random_masks_follow_the_cosine_rate_on_average():
+    rng = np.random.default_rng(0)
+    edit = torch.zeros(2000, 16, 16, dtype=torch.bool)
+    masks = sample_masks(rng, edit, region_share=0.0)
+    assert masks.flatten(1).sum(1).min() >= 1
+    assert masks.float().mean().item() == pytest.approx(2 / np.pi, abs=0.02)
+
+
+def test_region_masks_stay_inside_the_dilated_edit():
+    rng = np.random.default_rng(1)
+    edit = torch.zeros(200, 16, 16, dtype=torch.bool)
+    edit[:, 5:8, 5:8] = True
+    masks = sample_masks(rng, edit, region_share=1.0)
+    assert not (masks & ~dilate(edit, 1)).any()
+    assert masks.flatten(1).sum(1).min() >= 1
+
+
+def test_cosine_lr_warms_up_then_decays_to_the_floor():
+    assert cosine_lr(1.0, 0.0, warmup=0.1) < 0.05
+    assert cosine_lr(1.0, 0.1, warmup=0.1) == pytest.approx(1.0)
+    assert cosine_lr(1.0, 1.0, warmup=0.1) == pytest.approx(0.1)
+
+
+def test_token_mask_marks_tokens_touched_by_the_edit():
+    mask = np.zeros((64, 64), dtype=bool)
+    mask[3, 62] = True
+    tokens = token_mask(mask)
+    assert tokens.shape == (16, 16) and tokens.sum() == 1 and tokens[0, 15]
