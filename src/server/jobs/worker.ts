@@ -35,6 +35,15 @@ export interface JobWorkerOptions {
 /** A message that reaches a stopping worker goes back on the queue for this long. */
 const REDELIVERY_DELAY_MS = 1_000;
 
+/**
+ * A queued job nobody has taken this long after its message was sent gets a new message from a
+ * worker's own process. A local KV file wakes the listeners of the process that enqueues at
+ * once, but those of other processes only when they next poll the file (about a minute).
+ */
+const UNDELIVERED_AFTER_MS = 1_000;
+/** Longest pause between two rounds of lease renewal and sweeping. */
+const MAX_TICK_MS = 1_000;
+
 /** Why a job this worker holds is being stopped. */
 type StopReason = "cancelled" | "lost" | "shutdown";
 
@@ -53,7 +62,6 @@ export class JobWorker {
   #timer: ReturnType<typeof setInterval> | undefined;
   /** The promise of `listenQueue`; it settles only when the KV closes. */
   #listening: Promise<void> | undefined;
-  #ticks = 0;
   #stopped = false;
 
   /** A worker; call {@linkcode JobWorker.start}. */
@@ -61,14 +69,14 @@ export class JobWorker {
     this.#options = options;
   }
 
-  /** Starts consuming the queue, renewing leases and sweeping for abandoned jobs. */
+  /** Starts consuming the queue, renewing leases and sweeping for abandoned jobs (every lease/3, at most 1 s). */
   start(): void {
     const { store, queue } = this.#options;
     this.#listening = store.kv.listenQueue((message) => this.#track(this.#deliver(message)));
     this.#listening.catch((error) => this.#log("error", "the queue listener failed", { error }));
     this.#timer = setInterval(
       () => this.#track(this.#tick()),
-      Math.max(20, Math.floor(queue.leaseMs / 3)),
+      Math.max(20, Math.min(MAX_TICK_MS, Math.floor(queue.leaseMs / 3))),
     );
     this.#track(this.#sweep());
   }
@@ -322,10 +330,13 @@ export class JobWorker {
         controller.abort(new Stop("cancelled"));
       }
     }
-    if (++this.#ticks % 3 === 0) await this.#sweep();
+    await this.#sweep();
   }
 
-  /** Gives jobs whose worker stopped renewing its lease back to the queue (or ends them). */
+  /**
+   * Gives jobs whose worker stopped renewing its lease back to the queue (or ends them), and
+   * sends the message of a queued job again when no worker has taken it.
+   */
   async #sweep(): Promise<void> {
     const { store, queue } = this.#options;
     for (const id of await store.activeIds()) {
@@ -337,6 +348,15 @@ export class JobWorker {
         continue;
       }
       const now = store.now();
+      const undelivered = (current: JobRecord) =>
+        current.status === "queued" && current.lease === undefined &&
+        now - current.updatedAt > UNDELIVERED_AFTER_MS;
+      if (undelivered(job)) {
+        if (await store.requeue(id, (current) => undelivered(current) ? current : null)) {
+          this.#log("debug", "job message sent again", { job: id });
+        }
+        continue;
+      }
       const abandoned = (current: JobRecord) =>
         !isFinal(current.status) && current.lease !== undefined && current.lease.until < now;
       if (!abandoned(job)) continue;
