@@ -9,8 +9,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { createEngine } from "../engine/engine.ts";
-import type { Engine } from "../engine/engine.ts";
+import { createEngine, type Engine } from "../engine/engine.ts";
 import { EditMGTError } from "../errors/mod.ts";
 import { apiKeyAuth } from "./auth/index.ts";
 import type { ServerEnv } from "./context.ts";
@@ -29,12 +28,7 @@ import { openApiDocument } from "./openapi/document.ts";
 import { openAIRoutes } from "./openai/routes.ts";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.ts";
 import type { EngineReadiness, ServerServices, ServicesGetter } from "./services.ts";
-import {
-  isDirectory,
-  ISOLATION_HEADERS,
-  PLACEHOLDER_PAGE,
-  serveFromFolder,
-} from "./static/index.ts";
+import { staticRoutes } from "./static/index.ts";
 
 /** What `createApp` adds to the Hono app: start-up and shut-down. */
 export interface ServerLifecycle {
@@ -113,6 +107,52 @@ async function start(options: ResolvedServerOptions, log: Logger): Promise<Serve
 }
 
 /**
+ * The middleware every route shares: request ids, client ids, request logs, secure headers,
+ * CORS (API, models, SDK), CORP on the API, and on the submission routes API keys, the rate
+ * limit and the body limit.
+ */
+function useMiddleware(app: Hono<ServerEnv>, options: ResolvedServerOptions, log: Logger): void {
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("clientId", `ip:${c.env?.remoteAddr?.hostname ?? "unknown"}`);
+    await next();
+  });
+  app.use(requestLog(log));
+  app.use(secureHeaders({
+    crossOriginResourcePolicy: false,
+    crossOriginOpenerPolicy: false,
+    strictTransportSecurity: false,
+  }));
+  const crossOrigin = cors({
+    origin: options.corsOrigins,
+    allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
+    allowHeaders: [
+      "Authorization",
+      "Content-Type",
+      "If-None-Match",
+      "If-Range",
+      "Prefer",
+      "Range",
+      "X-Request-Id",
+    ],
+    exposeHeaders: EXPOSED_HEADERS,
+    maxAge: 600,
+  });
+  for (const path of ["/v1/*", "/models/*", "/sdk/*", "/openapi.json"]) app.use(path, crossOrigin);
+  app.use("/v1/*", async (c, next) => {
+    c.header("Cross-Origin-Resource-Policy", "cross-origin");
+    await next();
+  });
+  const auth = apiKeyAuth({ apiKeys: options.apiKeys, trustProxy: options.trustProxy });
+  for (const path of ["/v1/edits", "/v1/edits/*", "/v1/images/*"]) app.use(path, auth);
+  const submissions = ["/v1/edits", "/v1/images/edits"];
+  if (options.rateLimit !== false) {
+    app.on("POST", submissions, rateLimit(new RateLimiter(options.rateLimit)));
+  }
+  app.on("POST", submissions, limitBody(options.limits.maxBodyBytes));
+}
+
+/**
  * Creates the server app. Start-up (loading manifests, opening the KV, loading engines) runs
  * in the background; requests wait for it, and `/readyz` tells when it is done.
  *
@@ -145,68 +185,14 @@ export function createApp(options: ServerOptions): EditServer {
   const app = new Hono<ServerEnv>();
   app.onError(handleError(log));
   app.notFound(notFound);
-  app.use(requestId());
-  app.use(async (c, next) => {
-    c.set("clientId", `ip:${c.env?.remoteAddr?.hostname ?? "unknown"}`);
-    await next();
-  });
-  app.use(requestLog(log));
-  app.use(secureHeaders({
-    crossOriginResourcePolicy: false,
-    crossOriginOpenerPolicy: false,
-    strictTransportSecurity: false,
-  }));
-  const crossOrigin = cors({
-    origin: resolved.corsOrigins,
-    allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
-    allowHeaders: [
-      "Authorization",
-      "Content-Type",
-      "If-None-Match",
-      "If-Range",
-      "Prefer",
-      "Range",
-      "X-Request-Id",
-    ],
-    exposeHeaders: EXPOSED_HEADERS,
-    maxAge: 600,
-  });
-  for (const path of ["/v1/*", "/models/*", "/sdk/*", "/openapi.json"]) app.use(path, crossOrigin);
-  app.use("/v1/*", async (c, next) => {
-    c.header("Cross-Origin-Resource-Policy", "cross-origin");
-    await next();
-  });
-
-  const auth = apiKeyAuth({ apiKeys: resolved.apiKeys, trustProxy: resolved.trustProxy });
-  for (const path of ["/v1/edits", "/v1/edits/*", "/v1/images/*"]) app.use(path, auth);
-  const submissions = ["/v1/edits", "/v1/images/edits"];
-  if (resolved.rateLimit !== false) {
-    app.on("POST", submissions, rateLimit(new RateLimiter(resolved.rateLimit)));
-  }
-  app.on("POST", submissions, limitBody(resolved.limits.maxBodyBytes));
-
+  useMiddleware(app, resolved, log);
   app.route("/", healthRoutes(services, () => settled));
   app.route("/", modelRoutes(services));
   app.route("/", editRoutes(services));
   app.route("/", openAIRoutes(services));
   const document = openApiDocument(API_VERSION);
   app.get("/openapi.json", (c) => c.json(document));
-
-  const { web, sdk } = resolved.static;
-  const sdkHeaders = { ...ISOLATION_HEADERS, "Cross-Origin-Resource-Policy": "cross-origin" };
-  app.get(
-    "/sdk/*",
-    (c) =>
-      serveFromFolder(c, sdk, c.req.path.slice("/sdk/".length), sdkHeaders, " (build the SDK)"),
-  );
-  app.get("/", async (c) => {
-    if (await isDirectory(web)) return await serveFromFolder(c, web, "", ISOLATION_HEADERS);
-    return c.html(PLACEHOLDER_PAGE, 200, ISOLATION_HEADERS);
-  });
-  app.get("/*", (c) => {
-    if (/^\/(v1|models|sdk)\//.test(c.req.path)) return notFound(c);
-    return serveFromFolder(c, web, c.req.path, ISOLATION_HEADERS);
-  });
+  app.route("/", staticRoutes(resolved.static));
 
   const ready = startup.then(() => {});
   ready.catch(() => {});

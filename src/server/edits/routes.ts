@@ -37,6 +37,13 @@ export function jobError(job: JobRecord): EditMGTError {
   return new EditMGTError(error.code, error.message, { details: { id: job.id } });
 }
 
+/** Cancels job `id` in the store and, when this process runs it, stops it at once. */
+export async function cancelJob(services: ServerServices, id: string): Promise<JobRecord | null> {
+  const job = await services.store.cancel(id);
+  if (job?.cancelRequested) services.worker?.cancelLocal(id);
+  return job;
+}
+
 /**
  * Waits up to `waitMs` for the jobs to finish; cancels them when the client goes away. Returns
  * the jobs as they then are, or null when the client went away.
@@ -47,7 +54,7 @@ export async function waitForJobs(
   ids: string[],
   waitMs: number,
 ): Promise<JobRecord[] | null> {
-  const { store, worker, options } = services;
+  const { store, options } = services;
   const signal = c.req.raw.signal;
   const jobs = await Promise.all(
     ids.map((id) =>
@@ -55,10 +62,7 @@ export async function waitForJobs(
     ),
   );
   if (!signal.aborted) return jobs.filter((job) => job !== null);
-  for (const id of ids) {
-    const job = await store.cancel(id);
-    if (job?.cancelRequested) worker?.cancelLocal(id);
-  }
+  for (const id of ids) await cancelJob(services, id);
   services.log({
     level: "info",
     msg: "client went away; edits cancelled",
@@ -151,8 +155,7 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
   app.post("/v1/edits/:id/cancel", async (c) => {
     const s = await services();
     const job = await findJob(s, c.req.param("id"));
-    const cancelled = await s.store.cancel(job.id) ?? job;
-    if (cancelled.cancelRequested) s.worker?.cancelLocal(job.id);
+    const cancelled = await cancelJob(s, job.id) ?? job;
     s.log({ level: "info", msg: "cancel requested", requestId: c.get("requestId"), job: job.id });
     const snapshot = await readSnapshot(s.store, job.id) ??
       { job: cancelled, progress: null, position: null };

@@ -12,7 +12,7 @@ import type { Engine } from "../../engine/engine.ts";
 import { EditMGTError, isEditMGTError } from "../../errors/mod.ts";
 import { decodeImage, encodeImage } from "../../image/codec.ts";
 import type { EditInput, EditProgress, EditResult } from "../../pipeline/types.ts";
-import type { Logger } from "../logging/index.ts";
+import type { Logger, LogLevel } from "../logging/index.ts";
 import type { QueueOptions } from "../options.ts";
 import { Slot } from "./slot.ts";
 import type { JobStore } from "./store.ts";
@@ -63,19 +63,24 @@ export class JobWorker {
   /** The promise of `listenQueue`; it settles only when the KV closes. */
   #listening: Promise<void> | undefined;
   #stopped = false;
+  /** The round of renewal and sweeping under way, if any (rounds never overlap). */
+  #ticking: Promise<void> | undefined;
 
   /** A worker; call {@linkcode JobWorker.start}. */
   constructor(options: JobWorkerOptions) {
     this.#options = options;
   }
 
-  /** Starts consuming the queue, renewing leases and sweeping for abandoned jobs (every lease/3, at most 1 s). */
+  /**
+   * Starts consuming the queue, renewing leases and sweeping for abandoned jobs (every third of
+   * a lease, at most 1 s apart).
+   */
   start(): void {
     const { store, queue } = this.#options;
     this.#listening = store.kv.listenQueue((message) => this.#track(this.#deliver(message)));
     this.#listening.catch((error) => this.#log("error", "the queue listener failed", { error }));
     this.#timer = setInterval(
-      () => this.#track(this.#tick()),
+      () => this.#startTick(),
       Math.max(20, Math.min(MAX_TICK_MS, Math.floor(queue.leaseMs / 3))),
     );
     this.#track(this.#sweep());
@@ -84,11 +89,6 @@ export class JobWorker {
   /** Stops a job this process runs or holds, at once (the store records the cancellation). */
   cancelLocal(id: string): void {
     this.#held.get(id)?.abort(new Stop("cancelled"));
-  }
-
-  /** Whether this process holds job `id`. */
-  holds(id: string): boolean {
-    return this.#held.has(id);
   }
 
   /**
@@ -100,6 +100,13 @@ export class JobWorker {
     clearInterval(this.#timer);
     for (const controller of this.#held.values()) controller.abort(new Stop("shutdown"));
     await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Starts a round of renewal and sweeping unless one is still under way. */
+  #startTick(): void {
+    if (this.#ticking !== undefined) return;
+    const done = () => (this.#ticking = undefined);
+    this.#ticking = this.#track(this.#tick()).then(done, done);
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {
@@ -114,7 +121,7 @@ export class JobWorker {
     return promise;
   }
 
-  #log(level: "info" | "warn" | "error" | "debug", msg: string, fields: object = {}): void {
+  #log(level: LogLevel, msg: string, fields: object = {}): void {
     this.#options.log({ level, msg, worker: this.owner, ...fields });
   }
 

@@ -25,7 +25,7 @@ import {
   singleField,
   textField,
 } from "../edits/request.ts";
-import { jobError, submitJob, waitForJobs } from "../edits/routes.ts";
+import { cancelJob, jobError, submitJob, waitForJobs } from "../edits/routes.ts";
 import { resultImage } from "../edits/result.ts";
 import { parseSize } from "../edits/size.ts";
 import { findModel, type ServerServices, type ServicesGetter } from "../services.ts";
@@ -232,7 +232,7 @@ export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
         );
       }
     } catch (error) {
-      for (const job of jobs) await s.store.cancel(job.id);
+      for (const job of jobs) await cancelJob(s, job.id);
       throw error;
     }
     const ids = jobs.map((job) => job.id);
@@ -242,7 +242,7 @@ export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
     }
     const unfinished = finished.find((job) => job.status !== "completed");
     if (unfinished !== undefined) {
-      for (const id of ids) await s.store.cancel(id);
+      for (const id of ids) await cancelJob(s, id);
       if (unfinished.status === "queued" || unfinished.status === "running") {
         throw new EditMGTError(
           "timeout",

@@ -8,10 +8,12 @@
  * @module
  */
 
-import type { Context } from "hono";
+import { type Context, Hono } from "hono";
 import { EditMGTError } from "../../errors/mod.ts";
 import type { ServerEnv } from "../context.ts";
+import { notFound } from "../errors.ts";
 import { respondWithRepresentation } from "../models/respond.ts";
+import type { StaticOptions } from "../options.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -115,3 +117,26 @@ export const PLACEHOLDER_PAGE = `<!doctype html>
 </ul>
 </html>
 `;
+
+/**
+ * The static routes: `/sdk/*` from the SDK folder, `/` and every other unmatched GET from the
+ * demo folder (the placeholder page at `/` when it is missing).
+ */
+export function staticRoutes(folders: Required<StaticOptions>): Hono<ServerEnv> {
+  const { web, sdk } = folders;
+  const app = new Hono<ServerEnv>();
+  const sdkHeaders = { ...ISOLATION_HEADERS, "Cross-Origin-Resource-Policy": "cross-origin" };
+  app.get("/sdk/*", (c) => {
+    const path = c.req.path.slice("/sdk/".length);
+    return serveFromFolder(c, sdk, path, sdkHeaders, " (build the SDK: deno task build:sdk)");
+  });
+  app.get("/", async (c) => {
+    if (await isDirectory(web)) return await serveFromFolder(c, web, "", ISOLATION_HEADERS);
+    return c.html(PLACEHOLDER_PAGE, 200, ISOLATION_HEADERS);
+  });
+  app.get("/*", (c) => {
+    if (/^\/(v1|models|sdk)\//.test(c.req.path)) return notFound(c);
+    return serveFromFolder(c, web, c.req.path, ISOLATION_HEADERS);
+  });
+  return app;
+}
