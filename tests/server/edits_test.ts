@@ -206,7 +206,7 @@ Deno.test("edits on the real fixture engine", async (t) => {
     await t.step("health checks answer while an edit runs", async () => {
       const response = await app.request(
         "/v1/edits",
-        post(editForm(png, { options: JSON.stringify({ steps: 200 }) })),
+        post(editForm(png, { options: JSON.stringify({ steps: 1000 }) })),
       );
       const job = JobViewSchema.parse(await response.json());
       let running = 0;
@@ -277,7 +277,7 @@ Deno.test("per-job timeout: a job running past jobTimeoutMs fails with timeout",
 });
 
 Deno.test("results expire after resultTtlMs", async () => {
-  const server = await startServer({ queue: { resultTtlMs: 400 } });
+  const server = await startServer({ queue: { resultTtlMs: 1_500 } });
   try {
     const response = await server.app.request(
       "/v1/edits",
@@ -285,7 +285,7 @@ Deno.test("results expire after resultTtlMs", async () => {
     );
     const job = JobViewSchema.parse(await response.json());
     assert.equal((await server.app.request(job.urls.result)).status, 200);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
     for (const url of [job.urls.self, job.urls.result]) {
       const gone = await server.app.request(url);
       assert.equal(gone.status, 404, url);
