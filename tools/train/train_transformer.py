@@ -80,7 +80,7 @@ def sample_masks(rng: np.random.Generator, edit: torch.Tensor, region_share: flo
 
 
 def forward_loss(transformer, text_encoder, batch: dict, masks: torch.Tensor, mask_id: int):
-    """(loss, accuracy) of predicting the masked target tokens."""
+    """(loss, accuracy, accuracy on the masked tokens inside the edit) of predicting the masked target tokens."""
     target, source = batch["target"], batch["source"]
     tokens = torch.where(masks, torch.full_like(target, mask_id), target)
     context, pooled = text_encoder(batch["text"])
@@ -90,8 +90,10 @@ def forward_loss(transformer, text_encoder, batch: dict, masks: torch.Tensor, ma
     picked = logits.permute(0, 2, 3, 1)[masks]
     labels = target[masks]
     loss = F.cross_entropy(picked, labels)
-    accuracy = (picked.argmax(-1) == labels).float().mean()
-    return loss, accuracy
+    correct = picked.argmax(-1) == labels
+    in_edit = batch["edit"][masks]
+    edit_accuracy = correct[in_edit].float().mean() if in_edit.any() else torch.tensor(float("nan"))
+    return loss, correct.float().mean(), edit_accuracy
 
 
 class PairTokens:
@@ -127,8 +129,9 @@ def validate(transformer, text_encoder, data: PairTokens, mask_id: int) -> dict:
     result = {}
     for name, share in (("random", 0.0), ("region", 1.0)):
         masks = sample_masks(rng, batch["edit"], share)
-        loss, accuracy = forward_loss(transformer, text_encoder, batch, masks, mask_id)
+        loss, accuracy, edit_accuracy = forward_loss(transformer, text_encoder, batch, masks, mask_id)
         result[f"val_{name}_loss"], result[f"val_{name}_acc"] = loss.item(), accuracy.item()
+        result[f"val_{name}_edit_acc"] = edit_accuracy.item()
     transformer.train(), text_encoder.train()
     return result
 
@@ -200,7 +203,7 @@ def main() -> None:
         index = rng.choice(train_count, args.batch, replace=False)
         batch = data.batch(index, rng.random(args.batch) < args.text_drop)
         masks = sample_masks(rng, batch["edit"], args.region_share)
-        loss, accuracy = forward_loss(transformer, text_encoder, batch, masks, mask_id)
+        loss, accuracy, _ = forward_loss(transformer, text_encoder, batch, masks, mask_id)
         optimizer.zero_grad()
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
