@@ -27,11 +27,14 @@ from editmgt.vq import VQModel  # noqa: E402
 IMAGE_SIZE = 64
 
 
-def bundle(runs: Path, out: Path) -> dict:
-    """Copy the final VQ, transformer, text encoder and tokenizer of `runs` into `out`; returns config.json."""
+def bundle(runs: Path, out: Path, transformer_file: str = "final.pt") -> dict:
+    """Copy the final VQ, transformer, text encoder and tokenizer of `runs` into `out`; returns config.json.
+
+    transformer_file "checkpoint.pt" bundles the latest checkpoint of a run still training (a preview).
+    """
     out.mkdir(parents=True, exist_ok=True)
     vq_state = torch.load(runs / "vq" / "final.pt")
-    model_state = torch.load(runs / "transformer" / "final.pt")
+    model_state = torch.load(runs / "transformer" / transformer_file)
     spec = model_state["spec"]
     torch.save({"model": vq_state["model"], "vq_config": vq_state["vq_config"]}, out / "vq.pt")
     torch.save(
@@ -86,8 +89,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--transformer-file", default="final.pt", help="checkpoint.pt for a preview of a live run")
     args = parser.parse_args()
-    print(json.dumps(bundle(args.runs, args.out)["figures"], indent=2))
+    print(json.dumps(bundle(args.runs, args.out, args.transformer_file)["figures"], indent=2))
 
 
 if __name__ == "__main__":
