@@ -44,7 +44,8 @@ def categorical_draw(
     probs = logits.flatten(2).transpose(1, 2).softmax(dim=-1)
     cdf = probs.cumsum(dim=-1)
     threshold = uniform[..., None] * cdf[..., -1:]
-    count = (cdf < threshold).to(torch.int64).sum(dim=-1)
+    # Counted in float32 (exact up to 2^24 codes): an int64 ReduceSum has no WebGPU kernel in onnxruntime-web.
+    count = (cdf < threshold).to(torch.float32).sum(dim=-1).to(torch.int64)
     sampled = torch.minimum(count, torch.full_like(count, probs.shape[-1] - 1))
 
     def logprob(ids: torch.Tensor) -> torch.Tensor:
