@@ -9,6 +9,7 @@
 
 import { EditPipeline } from "../pipeline/pipeline.ts";
 import type { EditProgress } from "../pipeline/types.ts";
+import type { FileSource } from "../model/source.ts";
 import { localModelOptions } from "./local.ts";
 import {
   type EngineRequest,
@@ -23,6 +24,12 @@ import {
 export interface HostPort {
   /** Sends one message, transferring `transfer`. */
   postMessage(message: EngineResponse, transfer: Transferable[]): void;
+}
+
+/** Options of {@linkcode createPipelineHost}. */
+export interface PipelineHostOptions {
+  /** Where model files come from (e.g. the SDK's Cache Storage); default: fetch, or files in Deno. */
+  source?: FileSource;
 }
 
 /** Handles one incoming message. */
@@ -42,7 +49,10 @@ export type RequestHandler = (request: EngineRequest) => void;
  * self.onmessage = (event) => handle(event.data);
  * ```
  */
-export function createPipelineHost(port: HostPort): RequestHandler {
+export function createPipelineHost(
+  port: HostPort,
+  options: PipelineHostOptions = {},
+): RequestHandler {
   let pipeline: Promise<EditPipeline> | null = null;
   const running = new Map<number, AbortController>();
   const post = (message: EngineResponse, transfer: Transferable[] = []) =>
@@ -68,7 +78,7 @@ export function createPipelineHost(port: HostPort): RequestHandler {
   };
 
   const init = (message: InitMessage) => {
-    pipeline = loadPipeline(message, progress(0));
+    pipeline = loadPipeline(message, options.source, progress(0));
     pipeline.then(
       (loaded) => post({ type: "ready", device: loaded.device }),
       (error) => post({ type: "error", job: 0, error: errorBody(error) }),
@@ -115,11 +125,12 @@ export function createPipelineHost(port: HostPort): RequestHandler {
 
 async function loadPipeline(
   message: InitMessage,
+  source: FileSource | undefined,
   onProgress: (event: EditProgress) => void,
 ): Promise<EditPipeline> {
   const url = new URL(message.manifest);
   return await EditPipeline.load(url, {
-    ...(await localModelOptions(url)),
+    ...(source ? { source } : await localModelOptions(url)),
     base: url,
     device: message.device,
     backendOptions: message.backend,

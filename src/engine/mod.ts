@@ -17,7 +17,12 @@
  */
 
 export { createEngine, type Engine, type EngineOptions } from "./engine.ts";
-export { createPipelineHost, type HostPort, type RequestHandler } from "./host.ts";
+export {
+  createPipelineHost,
+  type HostPort,
+  type PipelineHostOptions,
+  type RequestHandler,
+} from "./host.ts";
 export type {
   CancelMessage,
   DisposedMessage,
