@@ -6,6 +6,7 @@ Recipe (issue 4, DESIGN section 11):
 - a share of samples masks only the edit region (ground-truth token mask, dilated by 0-1 tokens), at rate
   r inside it, with every other target token given: what region hold produces at inference;
 - 10% of samples get the empty prompt (all [PAD]), so classifier-free guidance is really trained;
+- targets outside the edit's token mask are the source's tokens (see PairTokens);
 - timestep input = masked fraction of the 16x16 tokens ("mask-ratio" convention), micro_conds [64,64,0,0,6];
 - AdamW, warmup then cosine over a wall-clock budget; checkpoints every few minutes; resumable.
 
@@ -101,8 +102,12 @@ class PairTokens:
 
     def __init__(self, tokens_dir: Path, data_dir: Path, tokenizer: WordTokenizer):
         self.source = torch.from_numpy(np.load(tokens_dir / "source.npy").astype(np.int64))
-        self.target = torch.from_numpy(np.load(tokens_dir / "target.npy").astype(np.int64))
         self.edit = torch.from_numpy(np.load(tokens_dir / "edit.npy"))
+        # Outside the edit the pixels of source and target are identical, but the VQ's encodings of the two
+        # images can still differ there (near-duplicate codes flip under the encoder's global group norm):
+        # the target takes the source's tokens outside the edit, so nothing teaches the model to leak.
+        target = torch.from_numpy(np.load(tokens_dir / "target.npy").astype(np.int64))
+        self.target = torch.where(self.edit, target, self.source)
         with open(data_dir / "meta.jsonl") as f:
             texts = [json.loads(line)["instruction"] for line in f]
         punctuate = np.random.default_rng(5).random(len(texts)) < 0.15
