@@ -21,7 +21,7 @@ COLOR_RADIUS = 45.0
 TOKEN = 4
 """Pixels per VQ token side: masks are dilated by one token for the region and leakage metrics."""
 
-IOU_THRESHOLD = 0.85
+IOU_THRESHOLD = 0.75
 """Minimum key-colour IoU with the ground-truth target for an edit to count as a success."""
 
 LEAKAGE_LIMIT = 12.0
