@@ -48,6 +48,13 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
+/**
+ * The platform's Worker, kept at load time: onnxruntime-web's WASM runtime, once it has made a
+ * session, replaces `globalThis.Worker` in Deno with a `node:worker_threads` class (whose workers
+ * have no `self`), which cannot host the engine's module worker.
+ */
+const PlatformWorker: typeof Worker = globalThis.Worker;
+
 /** How long `dispose` waits for the worker to release its sessions before ending it. */
 const DISPOSE_TIMEOUT_MS = 10_000;
 
@@ -119,7 +126,7 @@ interface PendingCall {
 }
 
 function workerEngine(options: EngineOptions, manifest: URL): Engine {
-  const worker = new Worker(
+  const worker = new PlatformWorker(
     options.workerUrl ?? new URL("./worker.ts", import.meta.url),
     { type: "module" },
   );

@@ -187,3 +187,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a Worker engine still starts after onnxruntime-web WASM ran in the caller's thread",
+  ...ORT_SANITIZERS,
+  async fn() {
+    const inThread = createEngine({ manifest: TINY_RANDOM, device: "wasm", worker: false });
+    await inThread.ready;
+    await inThread.dispose();
+    let timer: number | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the worker engine never became ready")), 60_000);
+    });
+    try {
+      await Promise.race([
+        stalled,
+        withEngine(true, async (engine) => {
+          const result = await engine.edit({ ...input, options: { seed: 3, steps: 2 } });
+          assert.equal(result.seed, 3);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  },
+});
