@@ -195,7 +195,7 @@ Deno.test({
     const inThread = createEngine({ manifest: TINY_RANDOM, device: "wasm", worker: false });
     await inThread.ready;
     await inThread.dispose();
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error("the worker engine never became ready")), 60_000);
     });
