@@ -134,6 +134,9 @@ function editor() {
         created.reason,
       );
       $("device-badge").classList.add("ready");
+      if (state.running === null) {
+        showProgress(1, `Model ready on ${created.device}: ${created.reason}`);
+      }
       refreshModelBadge();
     }
     return created;
