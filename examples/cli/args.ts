@@ -26,6 +26,8 @@ export interface EditCommand {
   device: DeviceName;
   /** Model manifest path or URL; the default model when absent. */
   model?: string;
+  /** onnxruntime threads (node and wasm devices); the backend's default when absent. */
+  threads?: number;
   /** Options of the edit. */
   options: EditOptions;
   /** Print nothing but errors and the seed. */
@@ -69,6 +71,7 @@ Options:
   --no-composite          keep the raw model output (no pixel-exact paste of kept regions)
   --device <d>            node (CPU, default), wasm or webgpu
   --model <path|url>      model manifest (default models/editmgt-tiny, else the test model)
+  --threads <n>           onnxruntime threads (node, wasm); 1 is fastest for small models
   -q, --quiet             no progress bar
   -h, --help              this text
 
@@ -114,6 +117,7 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
         composite: { type: "boolean" },
         device: { type: "string" },
         model: { type: "string" },
+        threads: { type: "string" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
       },
@@ -133,6 +137,10 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
   const device = values.device ?? "node";
   if (!DEVICES.includes(device as DeviceName)) {
     throw new UsageError(`--device must be one of ${DEVICES.join(", ")}, got "${device}"`);
+  }
+  const threads = integer("threads", values.threads);
+  if (threads !== undefined && threads < 1) {
+    throw new UsageError(`--threads must be at least 1, got ${threads}`);
   }
   const options = parseOptions({
     steps: integer("steps", values.steps),
@@ -155,6 +163,7 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
       heatmap: values.heatmap,
       device: device as DeviceName,
       model: values.model,
+      threads,
       options,
       quiet: values.quiet ?? false,
     },

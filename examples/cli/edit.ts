@@ -108,6 +108,7 @@ async function run(command: EditCommand): Promise<number> {
   const engine = createEngine({
     manifest: command.model ?? defaultModel(),
     device: command.device,
+    backend: command.threads === undefined ? undefined : { threads: command.threads },
     onProgress: report,
   });
   const controller = new AbortController();

@@ -107,6 +107,7 @@ const USAGE: [string, string[]][] = [
   ["an unknown device", [input, instruction, "-o", "x.png", "--device", "cuda"]],
   ["an output extension without a format", [input, instruction, "-o", "x.bmp"]],
   ["a missing instruction", [input, "-o", "x.png"]],
+  ["zero threads", [input, instruction, "-o", "x.png", "--threads", "0"]],
 ];
 
 for (const [what, args] of USAGE) {
