@@ -1,0 +1,131 @@
+/**
+ * `deno task eval`: the pipeline over the tiny model's evaluation set, for the configurations of
+ * the lambda ablation (upstream defaults: lambda 0, all rows, no composite; a lambda sweep with all
+ * rows and with keyword rows; lambda "auto"; each also with the composite on). Writes
+ * `eval/report.md`, `eval/report.json` and `eval/lambda.svg`.
+ *
+ * ```sh
+ * deno task eval                       # every case, every configuration
+ * deno task eval -- --every 4          # every 4th case (a quick look)
+ * deno task eval -- --model tests/fixtures/tiny-random --set models/editmgt-tiny/eval --out tmp/eval
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { DeviceName } from "../../src/model/backend.ts";
+import { denoSource } from "../../src/model/deno.ts";
+import { EditPipeline } from "../../src/pipeline/pipeline.ts";
+import { jsonReport, lambdaPlot, markdownReport, type ReportContext } from "./report.ts";
+import { type ConfigResult, type EvalCase, type EvalConfig, loadCases, runConfig } from "./run.ts";
+
+/** The lambdas of the sweep (0 is upstream's default, shared by both row modes). */
+export const SWEEP = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+
+/** Every configuration of the report. */
+export const CONFIGS: readonly EvalConfig[] = [
+  { name: "upstream (lambda 0)", rows: "all", lambda: 0 },
+  ...SWEEP.map((lambda): EvalConfig => ({
+    name: `all rows, lambda ${lambda}`,
+    rows: "all",
+    lambda,
+  })),
+  ...SWEEP.map((lambda): EvalConfig => ({
+    name: `keywords, lambda ${lambda}`,
+    rows: "keywords",
+    lambda,
+  })),
+  { name: "all rows, lambda auto", rows: "all", lambda: "auto" },
+  { name: "keywords, lambda auto", rows: "keywords", lambda: "auto" },
+];
+
+const HELP = `deno task eval -- [--model <folder>] [--set <folder>] [--out <folder>] [--every <k>]
+  [--device node|wasm|webgpu] [--threads <n>] [--only <substring of a configuration name>]`;
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: args[0] === "--" ? args.slice(1) : args,
+    options: {
+      model: { type: "string", default: "models/editmgt-tiny" },
+      set: { type: "string" },
+      out: { type: "string", default: "eval" },
+      every: { type: "string", default: "1" },
+      device: { type: "string", default: "node" },
+      threads: { type: "string", default: "1" },
+      only: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const cwd = new URL(`file://${Deno.cwd()}/`);
+  const modelFolder = new URL(`${values.model.replace(/\/?$/, "/")}`, cwd);
+  const setFolder = new URL(`${(values.set ?? `${values.model}/eval`).replace(/\/?$/, "/")}`, cwd);
+  const index: { cases: EvalCase[]; seed: number } = JSON.parse(
+    await Deno.readTextFile(new URL("index.json", setFolder)),
+  );
+  const every = Math.max(1, Number(values.every));
+  const indices = index.cases.map((_, i) => i).filter((i) => i % every === 0);
+  const cases = await loadCases(setFolder, index.cases, indices);
+  const pipeline = await EditPipeline.load(new URL("manifest.json", modelFolder), {
+    device: values.device as DeviceName,
+    backendOptions: { threads: Number(values.threads) },
+    source: denoSource,
+  });
+  const configs = CONFIGS.filter((config) => !values.only || config.name.includes(values.only));
+  const results: ConfigResult[] = [];
+  const started = performance.now();
+  for (const config of configs) {
+    const configStarted = performance.now();
+    results.push(
+      await runConfig(pipeline, cases, config, (done) => {
+        if (done % 20 === 0 || done === cases.length) {
+          Deno.stderr.writeSync(
+            new TextEncoder().encode(`\r${config.name}: ${done}/${cases.length}`),
+          );
+        }
+      }),
+    );
+    const last = results.at(-1)!.raw.all;
+    console.error(
+      ` success ${(last.success * 100).toFixed(1)}%, leakage ${last.leakage.toFixed(2)} ` +
+        `(${((performance.now() - configStarted) / 1000).toFixed(0)} s)`,
+    );
+  }
+  await pipeline.dispose();
+
+  const { manifest } = pipeline;
+  const context: ReportContext = {
+    model: `${manifest.id} ${manifest.version}`,
+    evalSet: {
+      path: values.set ?? `${values.model}/eval`,
+      cases: cases.length,
+      total: index.cases.length,
+    },
+    settings: {
+      steps: manifest.defaults.steps,
+      guidance: manifest.defaults.guidance,
+      gamma: manifest.defaults.gamma,
+      temperature: manifest.defaults.temperature,
+      schedule: manifest.defaults.schedule,
+      seed: "1000 + case index",
+      device: pipeline.device,
+      threads: Number(values.threads),
+    },
+    machine: `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} CPU threads, ` +
+      `Deno ${Deno.version.deno}; ${((performance.now() - started) / 1000).toFixed(0)} s in all`,
+    command: ["deno task eval", ...args.filter((arg) => arg !== "--")].join(" "),
+  };
+  const out = new URL(`${values.out.replace(/\/?$/, "/")}`, cwd);
+  await Deno.mkdir(out, { recursive: true });
+  await Deno.writeTextFile(new URL("report.md", out), markdownReport(context, results));
+  await Deno.writeTextFile(new URL("report.json", out), jsonReport(context, results));
+  await Deno.writeTextFile(new URL("lambda.svg", out), lambdaPlot(results));
+  console.error(`wrote ${out.pathname}report.md, report.json, lambda.svg`);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
