@@ -15,6 +15,13 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
+
+// A worker loaded from a file: URL (Deno) has location.origin "null", and onnxruntime-web's
+// WebGPU bundle resolves its own URL against location.origin when it loads, which then throws
+// "Invalid URL ... with base 'null'". Without a location it resolves against its import.meta.url.
+if (globalThis.location?.protocol === "file:") {
+  Object.defineProperty(globalThis, "location", { value: undefined, configurable: true });
+}
 const handle = createPipelineHost({
   postMessage: (message, transfer) => scope.postMessage(message, transfer),
 });

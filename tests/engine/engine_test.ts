@@ -212,3 +212,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "the Worker engine runs on every device (webgpu and wasm inside a Deno Worker too)",
+  ...ORT_SANITIZERS,
+  async fn() {
+    for (const device of ["wasm", "webgpu"] as const) {
+      const engine = createEngine({ manifest: TINY_RANDOM, device });
+      try {
+        await engine.ready;
+        const result = await engine.edit({ ...input, options: { seed: 8, steps: 2 } });
+        assert.equal(result.device, device);
+        assert.deepEqual([result.image.width, result.image.height], [40, 52]);
+      } finally {
+        await engine.dispose();
+      }
+    }
+  },
+});
