@@ -2,7 +2,8 @@
  * Whole edits of the random tiny package (tests/fixtures/tiny-random: 64x64 pixels, 16x16 VQ
  * tokens, 8 steps) through `EditPipeline` on each backend, from RGBA pixels to the composited
  * result: text (negative prompt cached), VQ encode, 8 transformer steps, VQ decode, composite.
- * Also the one-step region preview, onnxruntime-node limited to one thread (steadier on a busy
+ * The same edit as tools/parity/torch_latency.py times with the torch reference pipeline (lambda
+ * 0.3, all text rows), for the ratio. Also the one-step region preview, onnxruntime-node limited to one thread (steadier on a busy
  * machine), and the engine's Worker overhead on node. Everything is loaded and warmed up before
  * timing starts.
  *
@@ -22,7 +23,7 @@ const RUNS = { n: 10, warmup: 1 };
 const input: EditInput = {
   image: diskImage(64, 64),
   instruction: "make the red circle blue",
-  options: { seed: 1, lambda: "auto" },
+  options: { seed: 1, lambda: 0.3, rows: "all" },
 };
 
 for (const device of ["node", "wasm", "webgpu"] as const satisfies readonly DeviceName[]) {
