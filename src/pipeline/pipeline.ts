@@ -112,7 +112,7 @@ export class EditPipeline {
     this.manifest = components.manifest;
     this.device = components.device;
     this.#components = components;
-    this.#prompts = new PromptEncoder(components.manifest, tokenizers, components);
+    this.#prompts = new PromptEncoder(tokenizers, components);
   }
 
   /**

@@ -72,8 +72,8 @@ export class PromptEncoder {
   readonly #negatives = new Map<string, Promise<TextFeatures>>();
 
   /** Creates an encoder over a model's tokenizers and loaded components. */
-  constructor(manifest: Manifest, tokenizers: ModelTokenizers, components: ModelComponents) {
-    this.#manifest = manifest;
+  constructor(tokenizers: ModelTokenizers, components: ModelComponents) {
+    this.#manifest = components.manifest;
     this.#tokenizers = tokenizers;
     this.#components = components;
   }
@@ -89,9 +89,8 @@ export class PromptEncoder {
     return { tokens, features: await this.#components.encodeText(this.#ids(text, tokens)) };
   }
 
-  /** The features of a negative (unconditional) prompt, encoded once and cached. */
+  /** The features of a negative (unconditional) prompt (already validated), encoded once and cached. */
   negative(text: string): Promise<TextFeatures> {
-    checkPrompt("negativePrompt", text, true);
     const cached = this.#negatives.get(text);
     if (cached !== undefined) return cached;
     const features = this.#components.encodeText(this.#ids(text, this.#tokenize(text)));
@@ -126,26 +125,20 @@ export class PromptEncoder {
  * @throws {EditMGTError} `invalid_input`, with `details.field` "instruction".
  */
 export function checkInstruction(text: unknown): asserts text is string {
-  checkPrompt("instruction", text, false);
-}
-
-/** Rejects prompts that are not strings, too long, or (unless allowed) blank. */
-function checkPrompt(name: string, text: unknown, allowEmpty: boolean): void {
+  const details = { field: "instruction" };
   if (typeof text !== "string") {
-    throw new EditMGTError("invalid_input", `${name} must be a string`, {
-      details: { field: name },
-    });
+    throw new EditMGTError("invalid_input", "the instruction must be a string", { details });
   }
-  if (!allowEmpty && text.trim().length === 0) {
-    throw new EditMGTError("invalid_input", `${name} is empty; say what to change`, {
-      details: { field: name },
+  if (text.trim().length === 0) {
+    throw new EditMGTError("invalid_input", "the instruction is empty; say what to change", {
+      details,
     });
   }
   if (text.length > MAX_PROMPT_CHARS) {
     throw new EditMGTError(
       "invalid_input",
-      `${name} has ${text.length} characters, more than the limit of ${MAX_PROMPT_CHARS}; shorten it`,
-      { details: { field: name, length: text.length, limit: MAX_PROMPT_CHARS } },
+      `the instruction has ${text.length} characters, more than the limit of ${MAX_PROMPT_CHARS}; shorten it`,
+      { details: { ...details, length: text.length, limit: MAX_PROMPT_CHARS } },
     );
   }
 }
