@@ -43,8 +43,9 @@ export class ServerProcess {
 
   async #drain(stream: ReadableStream<Uint8Array>): Promise<void> {
     let pending = "";
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (pending + text).split("\n");
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const parts = (pending + decoder.decode(chunk, { stream: true })).split("\n");
       pending = parts.pop()!;
       this.#lines.push(...parts);
     }
