@@ -1,0 +1,16 @@
+"""Torch-reference evaluation of a trained tiny-model bundle over the evaluation set.
+
+    /usr/bin/python3 -m tools.evaluate --bundle runs/tiny --out models/editmgt-tiny/figures/eval
+
+Runs the reference sampler (``editmgt.sampling``) on every case of ``models/editmgt-tiny/eval`` for several
+settings (guidance, gamma, lambda incl. "auto", keyword or all text rows, steps), computes the metrics of
+``tools/data/METRICS.md`` with ``tools/data/metrics.py`` and writes ``report.json``, ``report.md`` and a grid
+PNG (source | ground truth | output). ``python3 -m tools.evaluate.figures`` draws the training curves.
+"""
+
+import sys
+from pathlib import Path
+
+TOOLS = Path(__file__).resolve().parents[1]
+if str(TOOLS) not in sys.path:
+    sys.path.insert(0, str(TOOLS))
