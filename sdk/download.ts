@@ -11,7 +11,7 @@ import { EditMGTError } from "../src/errors/mod.ts";
 import type { PackageFile } from "../src/model/package.ts";
 import { verifyFile } from "../src/model/verify.ts";
 import type { DownloadProgress } from "../src/pipeline/types.ts";
-import { deleteParts, matchFile, putFile, putPart, readParts } from "./store.ts";
+import { deleteParts, matchFile, putFile, putPart, readParts, type StoredPart } from "./store.ts";
 
 /** Options for {@linkcode downloadModelFiles}. */
 export interface DownloadOptions {
@@ -96,7 +96,7 @@ async function downloadFile(
 async function fetchRest(
   cache: Cache,
   file: PackageFile,
-  parts: StoredParts,
+  parts: readonly StoredPart[],
   options: FileDownloadOptions,
 ): Promise<Blob> {
   let offset = parts.reduce((sum, part) => sum + part.blob.size, 0);
@@ -123,8 +123,6 @@ async function fetchRest(
   await receiver.read(response.body!, options);
   return receiver.whole();
 }
-
-type StoredParts = Awaited<ReturnType<typeof readParts>>;
 
 /** Issues the GET (with Range and If-Range when resuming) and refuses unusable answers. */
 async function request(
@@ -211,7 +209,7 @@ class PartReceiver {
   constructor(
     cache: Cache,
     file: PackageFile,
-    parts: StoredParts,
+    parts: readonly StoredPart[],
     offset: number,
     etag: string | null,
   ) {
