@@ -49,13 +49,15 @@ def main() -> None:
     parser.add_argument("--steps", type=lambda t: [int(v) for v in t.split(",")], default=[],
                         help="phase 3: other step counts at the best setting")
     parser.add_argument("--gamma", type=float, default=1.1)
+    parser.add_argument("--localization-blocks", type=lambda t: [int(v) for v in t.split(",")],
+                        help="override the bundle's localization blocks (global block indices)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     args = parser.parse_args()
 
     cases = load_cases(args.eval, args.per_type)
     shown = grid_cases(cases)
-    evaluation = Evaluation(args.bundle, args.eval, args.workers, args.threads)
+    evaluation = Evaluation(args.bundle, args.eval, args.workers, args.threads, args.localization_blocks)
     ceiling_rows = evaluation.ceiling(cases)
     runs, images = [], {}
 
@@ -93,6 +95,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
         "bundle": str(args.bundle), "eval": str(args.eval), "cases": len(cases),
+        "localization_blocks": args.localization_blocks or "bundle's",
         "choice": {"rule": "highest strict success averaged over edit types, then lowest leakage",
                    "hold_off": chosen["hold_off"]["setting"], "default": chosen["default"]["setting"]},
         "vq_ceiling": ceiling, "vq_ceiling_rows": ceiling_rows,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -36,13 +36,14 @@ class Edit(NamedTuple):
 
 
 class Editor:
-    """Loaded VQ, transformer, text encoder and tokenizer of a bundle folder."""
+    """Loaded VQ, transformer, text encoder and tokenizer of a bundle folder; ``blocks`` overrides the
+    bundle's localization blocks (global block indices whose text attention forms the map)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, blocks: Optional[Sequence[int]] = None):
         self.vq, self.transformer, self.text_encoder, self.tokenizer, self.config = load_bundle(folder)
         manifest = self.config["manifest"]
         self.micro_conds = torch.tensor(manifest["transformer"]["microConds"], dtype=torch.float32)
-        self.blocks = manifest["transformer"]["localizationBlocks"]
+        self.blocks = list(blocks) if blocks else manifest["transformer"]["localizationBlocks"]
         self.timestep = manifest["transformer"]["timestep"]
         grid = manifest["transformer"]["grid"]
         self.attention_grid = (grid["height"], grid["width"])

@@ -49,10 +49,10 @@ _editor: Optional[Editor] = None
 _eval_dir: Optional[Path] = None
 
 
-def _init(bundle: Path, eval_dir: Path, threads: int) -> None:
+def _init(bundle: Path, eval_dir: Path, threads: int, blocks: Optional[Sequence[int]]) -> None:
     global _editor, _eval_dir
     torch.set_num_threads(threads)
-    _editor, _eval_dir = Editor(bundle), eval_dir
+    _editor, _eval_dir = Editor(bundle, blocks), eval_dir
 
 
 def _case_images(case: dict):
@@ -90,9 +90,10 @@ def _run_ceiling(case: dict) -> dict:
 class Evaluation:
     """Worker pool over one bundle and evaluation set."""
 
-    def __init__(self, bundle: Path, eval_dir: Path, workers: int = 1, threads: int = 1):
+    def __init__(self, bundle: Path, eval_dir: Path, workers: int = 1, threads: int = 1,
+                 blocks: Optional[Sequence[int]] = None):
         self.bundle, self.eval_dir = bundle, eval_dir
-        args = (bundle, eval_dir, threads)
+        args = (bundle, eval_dir, threads, blocks)
         if workers > 1:
             self.pool = multiprocessing.get_context("fork").Pool(workers, _init, args)
             self.map = lambda fn, items: self.pool.map(fn, items, chunksize=4)
