@@ -4,17 +4,17 @@
  *
  * The composite does not change the sampled tokens, so each configuration is sampled once: the
  * edit runs with `composite: false` and the composited image is made from its output with the
- * pipeline's own `compositePreserved` and keep mask (`1 - result.mask`), exactly what
+ * pipeline's own `compositeEdit` and keep mask (`1 - result.mask`), exactly what
  * `composite: true` returns.
  *
  * @module
  */
 
 import { decodeImage } from "../../src/image/codec.ts";
-import { compositePreserved } from "../../src/image/composite.ts";
 import type { BinaryMask, RgbaImage } from "../../src/image/types.ts";
 import { upsampleBicubic } from "../../src/localize/upsample.ts";
 import type { EditPipeline } from "../../src/pipeline/pipeline.ts";
+import { compositeEdit } from "../../src/pipeline/region.ts";
 import {
   type CaseResult,
   type EditType,
@@ -156,7 +156,7 @@ export async function runConfig(
       ...shared,
     });
     raw.push(measure(result.image));
-    composited.push(measure(compositePreserved(item.sourceImage, result.image, keep)));
+    composited.push(measure(compositeEdit(item.sourceImage, result.image, keep)));
     onCase?.(done + 1);
   }
   return { ...config, raw: summarize(raw), composite: summarize(composited) };

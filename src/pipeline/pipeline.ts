@@ -7,7 +7,6 @@
  */
 
 import { EditMGTError } from "../errors/mod.ts";
-import { compositePreserved } from "../image/composite.ts";
 import { resizeImage } from "../image/resize.ts";
 import { imageToTensor, tensorToImage } from "../image/tensor.ts";
 import type { RgbaImage } from "../image/types.ts";
@@ -28,7 +27,7 @@ import type { Manifest } from "../schema/manifest.ts";
 import { readSourceImage, readUserMask } from "./input.ts";
 import { type ResolvedEditOptions, resolveEditOptions } from "./options.ts";
 import { PreviewQueue } from "./preview.ts";
-import { keepMask } from "./region.ts";
+import { compositeEdit, keepMask } from "./region.ts";
 import {
   checkInstruction,
   loadModelTokenizers,
@@ -214,7 +213,7 @@ export class EditPipeline {
     });
     const grid = { width: vq.grid.width, height: vq.grid.height };
     const image = options.composite
-      ? compositePreserved(source, decoded, { ...grid, data: keep })
+      ? compositeEdit(source, decoded, { ...grid, data: keep })
       : sameSize(decoded, source)
       ? decoded
       : resizeImage(decoded, source);

@@ -7,6 +7,9 @@
  * @module
  */
 
+import { compositePreserved } from "../image/composite.ts";
+import type { BinaryMask, RgbaImage, Size } from "../image/types.ts";
+
 /** What decides the held region. */
 export interface HeldRegion {
   /** The user's inpainting mask (1 = regenerate), or null without one. */
@@ -46,4 +49,40 @@ export function keepMask(
     keep[j] = held && tokens[j] === refTokens[j] ? 1 : 0;
   }
   return keep;
+}
+
+/**
+ * Width in original pixels of the feathered seam between kept and edited regions: one model pixel
+ * at the original scale, and none when the image is at the model's resolution (both sides are
+ * then the same pixel grid, and a blended ring would only erode the edit: at 64x64 a one-pixel
+ * feather turned every successful edit of a 20-case sample into a failure of the shape metric).
+ */
+export function seamWidth(original: Size, resolution: Size): number {
+  const scale = Math.max(original.width / resolution.width, original.height / resolution.height);
+  return scale <= 1 ? 0 : Math.ceil(scale);
+}
+
+/**
+ * The pixel-exact composite of an edit at the original size: kept tokens from the original
+ * pixels, the rest from the decoded output (at the model resolution), with a seam of
+ * {@linkcode seamWidth}.
+ *
+ * @example
+ * ```ts
+ * import { compositeEdit } from "@editmgt/editmgt/pipeline";
+ *
+ * const original = { width: 2, height: 1, data: new Uint8ClampedArray([9, 9, 9, 255, 9, 9, 9, 255]) };
+ * const decoded = { width: 2, height: 1, data: new Uint8ClampedArray([0, 0, 0, 255, 0, 0, 0, 255]) };
+ * const keep = { width: 2, height: 1, data: new Uint8Array([1, 0]) };
+ * console.log(compositeEdit(original, decoded, keep).data); // [9, 9, 9, 255, 0, 0, 0, 255]
+ * ```
+ */
+export function compositeEdit(
+  original: RgbaImage,
+  decoded: RgbaImage,
+  keep: BinaryMask,
+): RgbaImage {
+  return compositePreserved(original, decoded, keep, {
+    featherPixels: seamWidth(original, decoded),
+  });
 }
