@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -34,8 +35,9 @@ def series(records: Sequence[dict], key: str, scale: float = 1.0) -> List[Tuple[
 
 
 def plot(draw: ImageDraw.ImageDraw, box: Tuple[int, int, int, int], title: str, lines: Sequence[Series],
-         y_range: Tuple[float, float], y_label: str) -> None:
-    """Line chart of ``lines`` inside ``box`` (left, top, right, bottom) with axes, ticks and a legend."""
+         y_range: Tuple[float, float], y_label: str, legend_bottom: bool = False) -> None:
+    """Line chart of ``lines`` inside ``box`` (left, top, right, bottom) with axes, ticks and a legend
+    (top right, or bottom right with ``legend_bottom``)."""
     left, top, right, bottom = box
     x_max = max((p[0] for _, _, pts in lines for p in pts), default=1.0) or 1.0
     y_min, y_max = y_range
@@ -51,17 +53,19 @@ def plot(draw: ImageDraw.ImageDraw, box: Tuple[int, int, int, int], title: str, 
         value = y_min + (y_max - y_min) * k / 4
         _, y = to_xy(0, value)
         draw.line([(left, y), (right, y)], fill=(225, 225, 225))
-        draw.text((left - 34, y - 5), f"{value:g}", fill="black")
+        draw.text((left - 34, y - 5), f"{value:.3g}", fill="black")
     for k in range(5):
         step = x_max * k / 4
         x, _ = to_xy(step, y_min)
         draw.text((x - 10, bottom + 4), f"{step:.0f}", fill="black")
     draw.text(((left + right) // 2 - 10, bottom + 16), "step", fill="black")
+    legend_top = bottom - 10 - 14 * len(lines) if legend_bottom else top + 4
     for i, (name, color, points) in enumerate(lines):
         if len(points) > 1:
             draw.line([to_xy(x, y) for x, y in points], fill=color, width=2)
-        draw.line([(right - 150, top + 10 + 14 * i), (right - 134, top + 10 + 14 * i)], fill=color, width=2)
-        draw.text((right - 130, top + 4 + 14 * i), name, fill="black")
+        y = legend_top + 14 * i
+        draw.line([(right - 150, y + 6), (right - 134, y + 6)], fill=color, width=2)
+        draw.text((right - 130, y), name, fill="black")
 
 
 def training_figure(runs: Path) -> Image.Image:
@@ -72,13 +76,13 @@ def training_figure(runs: Path) -> Image.Image:
     draw = ImageDraw.Draw(image)
     loss = series(model, "loss")
     plot(draw, (50, 50, 330, 330), "transformer: training loss (masked CE)", [("train loss", (200, 40, 40), loss)],
-         (0.0, max((v for _, v in loss), default=1.0)), "cross-entropy (nats)")
+         (0.0, float(math.ceil(max((v for _, v in loss), default=1.0)))), "cross-entropy (nats)")
     plot(draw, (400, 50, 680, 330), "transformer: masked-token accuracy %", [
         ("train", (200, 40, 40), series(model, "acc", 100)),
         ("val, random masks", (40, 80, 220), series(model, "val_random_acc", 100)),
         ("val, inside edits", (40, 170, 60), series(model, "val_random_edit_acc", 100)),
         ("val, region masks", (245, 140, 30), series(model, "val_region_edit_acc", 100)),
-    ], (0.0, 100.0), "percent")
+    ], (0.0, 100.0), "percent", legend_bottom=True)
     psnr = series(vq, "psnr")
     plot(draw, (760, 50, 1040, 330), "VQ: batch PSNR (dB)", [("train batch", (140, 60, 180), psnr)],
          (10.0, 40.0), "dB")
