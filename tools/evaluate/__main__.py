@@ -75,40 +75,47 @@ def main() -> None:
               f"({result['seconds']:.0f} s)", flush=True)
         return record
 
+    def write() -> None:
+        """report.json, report.md and grid.png of the runs so far (rewritten after every setting)."""
+        chosen = choose(runs)
+        report = {
+            "bundle": str(args.bundle), "eval": str(args.eval), "cases": len(cases),
+            "localization_blocks": args.localization_blocks or "bundle's",
+            "choice": {"rule": "highest strict success averaged over edit types, then lowest leakage",
+                       "hold_off": chosen["hold_off"]["setting"] if chosen["hold_off"] else None,
+                       "default": chosen["default"]["setting"]},
+            "vq_ceiling": summarize(ceiling_rows), "vq_ceiling_rows": ceiling_rows,
+            "runs": runs,
+        }
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+        named = {title: run for title, run in (("hold off", chosen["hold_off"]), ("default", chosen["default"])) if run}
+        (args.out / "report.md").write_text(markdown(report, named) + "\n")
+        columns = {f"{title}: {r['setting']['name']}": images[r["setting"]["name"]] for title, r in named.items()}
+        sources = {c["id"]: load_png(args.eval / c["source"]) for c in shown}
+        targets = {c["id"]: load_png(args.eval / c["target"]) for c in shown}
+        grid_image(shown, sources, targets, columns).save(args.out / "grid.png", optimize=True)
+
     base = Setting(gamma=args.gamma)
     for guidance in args.guidances:
         run(replace(base, guidance=guidance, lam=0.0))
+        write()
     best_off = choose(runs)["hold_off"]["setting"]
     lambdas = list(args.lambdas) + ([] if args.no_auto else ["auto"])
     for rows in ("keywords", "all"):
         for lam in lambdas:
             run(replace(base, guidance=best_off["guidance"], lam=lam, rows=rows))
+            write()
     best = Setting(**{k: v for k, v in choose(runs)["default"]["setting"].items() if k != "name"})
     for gamma in args.gammas:
         run(replace(best, gamma=gamma))
+        write()
     for steps in args.steps:
         run(replace(best, steps=steps))
+        write()
     evaluation.close()
-
-    chosen = choose(runs)
-    ceiling = summarize(ceiling_rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    report = {
-        "bundle": str(args.bundle), "eval": str(args.eval), "cases": len(cases),
-        "localization_blocks": args.localization_blocks or "bundle's",
-        "choice": {"rule": "highest strict success averaged over edit types, then lowest leakage",
-                   "hold_off": chosen["hold_off"]["setting"], "default": chosen["default"]["setting"]},
-        "vq_ceiling": ceiling, "vq_ceiling_rows": ceiling_rows,
-        "runs": runs,
-    }
-    (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
-    named = {"hold off": chosen["hold_off"], "default": chosen["default"]}
-    (args.out / "report.md").write_text(markdown(report, named) + "\n")
-    columns = {f"{title}: {run['setting']['name']}": images[run["setting"]["name"]] for title, run in named.items()}
-    sources = {c["id"]: load_png(args.eval / c["source"]) for c in shown}
-    targets = {c["id"]: load_png(args.eval / c["target"]) for c in shown}
-    grid_image(shown, sources, targets, columns).save(args.out / "grid.png", optimize=True)
-    print(f"default {chosen['default']['setting']['name']} (score {score(chosen['default']['summary'])})")
+    default = choose(runs)["default"]
+    print(f"default {default['setting']['name']} (score {score(default['summary'])})")
 
 
 def markdown(report: dict, named: dict) -> str:
