@@ -22,7 +22,7 @@
 
 export { type ResolvedEditOptions, resolveEditOptions } from "./options.ts";
 export { EditPipeline, type EditPipelineLoadOptions } from "./pipeline.ts";
-export { compositeEdit, type HeldRegion, keepMask, seamWidth } from "./region.ts";
+export { compositeEdit, keepMask, seamWidth } from "./region.ts";
 export { checkInstruction } from "./text.ts";
 export {
   alignOffsets,

@@ -206,11 +206,7 @@ export class EditPipeline {
     const decodeStarted = now();
     const decoded = await this.#decode(sampled.tokens);
     const localization = sampled.localization!;
-    const keep = keepMask(sampled.tokens, refTokens, {
-      userMask,
-      tokenMap: localization.tokenMap,
-      lambda: localization.lambda,
-    });
+    const keep = keepMask(sampled.tokens, refTokens, userMask);
     const grid = { width: vq.grid.width, height: vq.grid.height };
     const image = options.composite
       ? compositeEdit(source, decoded, { ...grid, data: keep })

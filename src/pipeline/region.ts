@@ -1,8 +1,9 @@
 /**
  * Which VQ tokens an edit kept from the source (DESIGN section 7): a token is kept when it ended
- * equal to the source token AND lies in the held region, i.e. outside the user's inpainting
- * mask or where region hold applies (`lambda >= 1`, or `lambda > 0` and `S_L < lambda`). Kept
- * tokens are pasted from the original pixels; every other token is the edit's.
+ * equal to the source token and lies outside the user's inpainting mask. Region hold forces held
+ * tokens to the source, so every held token is kept; tokens the model itself left unchanged are
+ * kept too, so the edit is exactly the set of tokens that changed. Kept tokens are pasted from the
+ * original pixels; every other token is the edit's.
  *
  * @module
  */
@@ -10,43 +11,27 @@
 import { compositePreserved } from "../image/composite.ts";
 import type { BinaryMask, RgbaImage, Size } from "../image/types.ts";
 
-/** What decides the held region. */
-export interface HeldRegion {
-  /** The user's inpainting mask (1 = regenerate), or null without one. */
-  userMask: Uint8Array | null;
-  /** The last step's localization map S_L on the token grid, or null. */
-  tokenMap: Float32Array | null;
-  /** The lambda region hold used in the last step (0 = none). */
-  lambda: number;
-}
-
 /**
- * The per-token keep mask: 1 where the final token equals the source token and lies in the
- * held region.
+ * The per-token keep mask: 1 where the final token equals the source token and the user's
+ * inpainting mask (1 = regenerate; null without one) does not cover it.
  *
  * @example
  * ```ts
  * import { keepMask } from "@editmgt/editmgt/pipeline";
  *
- * const keep = keepMask(new Int32Array([5, 6, 7]), new Int32Array([5, 6, 0]), {
- *   userMask: null,
- *   tokenMap: new Float32Array([0.1, 0.9, 0.1]),
- *   lambda: 0.5,
- * });
+ * const keep = keepMask(new Int32Array([5, 6, 7]), new Int32Array([5, 6, 0]), new Uint8Array([0, 1, 0]));
  * console.log(keep); // Uint8Array [1, 0, 0]
  * ```
  */
 export function keepMask(
   tokens: Int32Array,
   refTokens: Int32Array,
-  region: HeldRegion,
+  userMask: Uint8Array | null,
 ): Uint8Array {
-  const { userMask, tokenMap, lambda } = region;
   const keep = new Uint8Array(tokens.length);
   for (let j = 0; j < tokens.length; j++) {
-    const held = (userMask !== null && userMask[j] === 0) || lambda >= 1 ||
-      (lambda > 0 && tokenMap !== null && tokenMap[j] < lambda);
-    keep[j] = held && tokens[j] === refTokens[j] ? 1 : 0;
+    const regenerate = userMask !== null && userMask[j] === 1;
+    keep[j] = !regenerate && tokens[j] === refTokens[j] ? 1 : 0;
   }
   return keep;
 }
