@@ -30,7 +30,6 @@ const path = (relative: string) => decodeURIComponent(new URL(relative, ROOT).pa
 
 /** The model the tests load: the random-weights tiny package (always in the repository). */
 export const MODEL_DIR = "tests/fixtures/tiny-random";
-const MODEL_ID = JSON.parse(await Deno.readTextFile(path(`${MODEL_DIR}/manifest.json`))).id;
 const SERVER_ENTRY = "examples/server/main.ts";
 
 /** Whether the edge server exists yet (the remote-device tests need its edit API). */
@@ -54,17 +53,20 @@ export interface App {
 let sdkBuilt: Promise<unknown> | null = null;
 
 /**
- * Builds the SDK into dist/sdk (once per test process) and starts the app: the edge server
- * (`examples/server/main.ts`) serving the tiny model when it exists, else a static server.
+ * Builds the SDK into dist/sdk (once per test process) and starts the app serving `model` (a
+ * model folder, default {@linkcode MODEL_DIR}): the edge server (`examples/server/main.ts`) when
+ * it exists, else a static server of the page, the SDK and the model.
  */
-export async function startApp(): Promise<App> {
+export async function startApp(options: { model?: string } = {}): Promise<App> {
   sdkBuilt ??= buildSdk();
   await sdkBuilt;
-  const manifest = `/models/${MODEL_ID}/manifest.json`;
-  if (await exists(path(SERVER_ENTRY))) return await startServer(manifest);
+  const model = options.model ?? MODEL_DIR;
+  const id = JSON.parse(await Deno.readTextFile(path(`${model}/manifest.json`))).id;
+  const manifest = `/models/${id}/manifest.json`;
+  if (await exists(path(SERVER_ENTRY))) return await startServer(manifest, model);
   const server = serveFiles({
     "/sdk/": path("dist/sdk"),
-    [`/models/${MODEL_ID}/`]: path(MODEL_DIR),
+    [`/models/${id}/`]: path(model),
     "/": path("examples/web"),
   });
   return {
@@ -75,7 +77,7 @@ export async function startApp(): Promise<App> {
   };
 }
 
-async function startServer(manifest: string): Promise<App> {
+async function startServer(manifest: string, model: string): Promise<App> {
   const port = freePort();
   const kv = await Deno.makeTempDir({ prefix: "editmgt-browser-kv-" });
   const child = new Deno.Command(Deno.execPath(), {
@@ -84,7 +86,7 @@ async function startServer(manifest: string): Promise<App> {
     env: {
       PORT: String(port),
       HOSTNAME: "127.0.0.1",
-      MODEL: path(MODEL_DIR),
+      MODEL: path(model),
       EDITMGT_KV: `${kv}/jobs.sqlite3`,
     },
     stdout: "piped",
