@@ -5,6 +5,8 @@
  * @module
  */
 
+import process from "node:process";
+
 /** Milliseconds of every timed run of something, after its warm-up runs. */
 export interface Timing {
   /** Median over the timed runs. */
@@ -33,6 +35,12 @@ export function timing(all: readonly number[]): Timing {
   return { median: round1(median(all)), min: round1(Math.min(...all)), all: all.map(round1) };
 }
 
+/** CPU milliseconds (user + system, all threads) this process has used so far. */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /**
  * Runs `work` `warmup` times untimed, then `runs` times timed; returns the timed milliseconds.
  *
@@ -46,14 +54,28 @@ export async function timeRuns(
   work: () => Promise<unknown>,
   counts: { warmup: number; runs: number },
 ): Promise<number[]> {
+  return (await timeRunsWithCpu(work, counts)).wall;
+}
+
+/**
+ * Like {@linkcode timeRuns}, also returning the process CPU milliseconds of every timed run: on a
+ * machine shared with other jobs, single-threaded CPU time is steadier than wall time.
+ */
+export async function timeRunsWithCpu(
+  work: () => Promise<unknown>,
+  counts: { warmup: number; runs: number },
+): Promise<{ wall: number[]; cpu: number[] }> {
   for (let i = 0; i < counts.warmup; i++) await work();
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < counts.runs; i++) {
     const started = performance.now();
+    const cpuStarted = cpuMs();
     await work();
-    times.push(performance.now() - started);
+    wall.push(performance.now() - started);
+    cpu.push(cpuMs() - cpuStarted);
   }
-  return times;
+  return { wall, cpu };
 }
 
 /** CPU model, core count and load averages of this machine (Linux /proc), for the report. */

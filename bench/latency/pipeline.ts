@@ -25,7 +25,7 @@ import { createBackend } from "../../src/model/select.ts";
 import { EditPipeline } from "../../src/pipeline/pipeline.ts";
 import type { EditInput, EditTimings } from "../../src/pipeline/types.ts";
 import { diskImage } from "../../tests/pipeline/fixture.ts";
-import { machine, median, round1, timing, writeJson } from "./measure.ts";
+import { cpuMs, machine, median, round1, timing, writeJson } from "./measure.ts";
 
 /** Same settings as torch_reference.py. */
 export const LAMBDA = 0.3;
@@ -92,16 +92,19 @@ async function measureDevice(device: DeviceName) {
   };
   for (let i = 0; i < 2; i++) await pipeline.edit(input);
   const phases: EditTimings[] = [];
+  const cpu: number[] = [];
   const stepRunMs: number[] = [];
   const samplerMs: number[] = [];
   for (let i = 0; i < runs; i++) {
     clock.ms = 0;
     clock.calls = 0;
+    const cpuStarted = cpuMs();
     const { timings } = await pipeline.edit({
       ...input,
       options: { ...input.options, seed: i + 2 },
     });
     if (clock.calls !== steps) throw new Error(`expected ${steps} step runs, saw ${clock.calls}`);
+    cpu.push(cpuMs() - cpuStarted);
     phases.push(timings);
     stepRunMs.push(clock.ms / steps);
     samplerMs.push((timings.stepsMs - clock.ms) / steps);
@@ -114,6 +117,7 @@ async function measureDevice(device: DeviceName) {
     device,
     steps,
     edit: timing(phases.map((t) => t.totalMs)),
+    editCpu: timing(cpu),
     phasesMs: {
       text: phase("textMs"),
       encode: phase("encodeMs"),

@@ -23,7 +23,15 @@ import { createBackend } from "../../src/model/select.ts";
 import type { ModelTensor, NamedTensors } from "../../src/model/backend.ts";
 import { sample } from "../../src/sampler/mod.ts";
 import { REAL, TOKENS, zeroCostModel } from "../fixtures.ts";
-import { machine, median, round1, timeRuns, timing, writeJson } from "../latency/measure.ts";
+import {
+  machine,
+  median,
+  round1,
+  timeRuns,
+  timeRunsWithCpu,
+  timing,
+  writeJson,
+} from "../latency/measure.ts";
 
 /** The full model's block counts (editmgt-1024). */
 const FULL = { double: 14, single: 28 };
@@ -163,9 +171,10 @@ const check = {
   textAttentionMaxAbsDiff: maxAbsDiff(outputs.text_attention, expected.text_attention),
   sampledAgreement: agreement(outputs.sampled, expected.sampled),
 };
-const stepTimes = await timeRuns(() => session.run(inputs), { warmup: 1, runs });
+const stepTimes = await timeRunsWithCpu(() => session.run(inputs), { warmup: 1, runs });
 await session.release();
-const step = timing(stepTimes);
+const step = timing(stepTimes.wall);
+const stepCpu = timing(stepTimes.cpu);
 
 const ortFeeds: Record<string, ort.Tensor> = {};
 for (const [name, tensor] of Object.entries(inputs)) {
@@ -197,6 +206,7 @@ const result = {
   sessionLoadMs: round1(loadMs),
   check,
   stepMs: step,
+  stepCpuMs: stepCpu,
   profileShares: {
     double: round1(shares.double * 100),
     single: round1(shares.single * 100),

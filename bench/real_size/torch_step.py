@@ -68,12 +68,13 @@ def main() -> None:
             raise AssertionError(f"rebuilt module disagrees with the exported {name}")
 
     blocks = block_timer(step)
-    totals = []
+    totals, cpu = [], []
     for _ in range(args.runs):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         with torch.no_grad():
             step(*inputs)
         totals.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
     double = statistics.median(blocks["double"]) if blocks["double"] else 0.0
     single = statistics.median(blocks["single"]) if blocks["single"] else 0.0
     config = meta["config"]
@@ -86,6 +87,7 @@ def main() -> None:
         "runs": args.runs,
         "spec": meta["spec"],
         "stepMs": {"median": round(step_ms, 1), "min": round(min(totals), 1), "all": [round(t, 1) for t in totals]},
+        "stepCpuMs": {"median": round(statistics.median(cpu), 1), "min": round(min(cpu), 1)},
         "blockMs": {"double": round(double, 1), "single": round(single, 1), "rest": round(rest, 1)},
     }
     print(json.dumps(result))
