@@ -15,6 +15,7 @@ interface TorchLatency {
   threads: number;
   steps: number;
   edit: EditTiming;
+  editCpu?: EditTiming;
   phasesMs: Record<string, number>;
 }
 
@@ -22,6 +23,7 @@ interface DeviceLatency {
   device: string;
   steps: number;
   edit: EditTiming;
+  editCpu?: EditTiming;
   phasesMs: Record<string, number>;
   stepRunMs: number;
   samplerPerStepMs: number;
@@ -47,6 +49,10 @@ async function readJson<T>(url: URL): Promise<T | null> {
 
 const ms = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)} ms`;
 const ratio = (torch: number, other: number) => `${(torch / other).toFixed(2)}x`;
+/** Results written before CPU time was recorded have none. */
+const cpuMsCell = (t?: EditTiming) => t ? ms(t.median) : "-";
+const cpuRatio = (torch?: EditTiming, other?: EditTiming) =>
+  torch && other ? ratio(torch.median, other.median) : "-";
 
 async function latencyTable(name: string): Promise<string[]> {
   const folder = new URL(`${name}/`, LATENCY);
@@ -58,21 +64,21 @@ async function latencyTable(name: string): Promise<string[]> {
   const lines = [
     `#### ${name} (${torch2.steps} steps)`,
     "",
-    "| runtime | threads | edit (median) | text | VQ encode | steps | VQ decode | per step | torch / this |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| runtime | threads | edit (median) | text | VQ encode | steps | VQ decode | per step | torch / this | edit CPU time | torch / this (CPU) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   const torchRow = (t: TorchLatency) =>
     `| torch reference | ${t.threads} | ${ms(t.edit.median)} | ${ms(t.phasesMs.text)} | ${
       ms(t.phasesMs.encode)
     } | ${ms(t.phasesMs.steps)} | ${ms(t.phasesMs.decode)} | ${
       ms(t.phasesMs.steps / t.steps)
-    } | 1.00x |`;
+    } | 1.00x | ${cpuMsCell(t.editCpu)} | 1.00x |`;
   const deviceRow = (d: DeviceLatency, threads: string, torch: TorchLatency) =>
     `| ${d.device} | ${threads} | ${ms(d.edit.median)} | ${ms(d.phasesMs.text)} | ${
       ms(d.phasesMs.encode)
     } | ${ms(d.phasesMs.steps)} | ${ms(d.phasesMs.decode)} | ${ms(d.phasesMs.steps / d.steps)} | ${
       ratio(torch.edit.median, d.edit.median)
-    } |`;
+    } | ${cpuMsCell(d.editCpu)} | ${cpuRatio(torch.editCpu, d.editCpu)} |`;
   lines.push(torchRow(torch2));
   for (const result of all.results) {
     const threads = result.device === "node" ? "2" : result.device === "wasm" ? "1" : "GPU";
@@ -104,6 +110,7 @@ async function latencyTable(name: string): Promise<string[]> {
 interface RealSizeNode {
   threads: number;
   stepMs: EditTiming;
+  stepCpuMs?: EditTiming;
   blockMs: { double: number; single: number; rest: number };
   fullModelStepMsEstimate: number;
   check: Record<string, number>;
@@ -115,6 +122,7 @@ interface RealSizeNode {
 interface RealSizeTorch {
   threads: number;
   stepMs: EditTiming;
+  stepCpuMs?: EditTiming;
   blockMs: { double: number; single: number; rest: number };
 }
 
@@ -135,16 +143,18 @@ async function realSizeTable(threads: number): Promise<string[]> {
       node.check.textAttentionMaxAbsDiff.toExponential(1)
     }, sampled tokens equal: ${(node.check.sampledAgreement * 100).toFixed(2)}%.`,
     "",
-    "| runtime | step, 1+1 blocks (median) | double block | single block | rest | 14+28 estimate | torch / this |",
-    "|---|---|---|---|---|---|---|",
+    "| runtime | step, 1+1 blocks (median) | double block | single block | rest | 14+28 estimate | torch / this | step CPU time | torch / this (CPU) |",
+    "|---|---|---|---|---|---|---|---|---|",
     `| torch | ${ms(torch.stepMs.median)} | ${ms(torch.blockMs.double)} | ${
       ms(torch.blockMs.single)
-    } | ${ms(torch.blockMs.rest)} | ${ms(full(torch.blockMs))} | 1.00x |`,
+    } | ${ms(torch.blockMs.rest)} | ${ms(full(torch.blockMs))} | 1.00x | ${
+      cpuMsCell(torch.stepCpuMs)
+    } | 1.00x |`,
     `| onnxruntime-node | ${ms(node.stepMs.median)} | ${ms(node.blockMs.double)} | ${
       ms(node.blockMs.single)
     } | ${ms(node.blockMs.rest)} | ${ms(node.fullModelStepMsEstimate)} | ${
       ratio(torch.stepMs.median, node.stepMs.median)
-    } |`,
+    } | ${cpuMsCell(node.stepCpuMs)} | ${cpuRatio(torch.stepCpuMs, node.stepCpuMs)} |`,
     "",
     `Sampler at real sizes (64x64 tokens, 256 text rows, 32x32 map, codebook 8192), per step: ${node.sampler.perStepMs.lambda0} ms with lambda 0, ${node.sampler.perStepMs.lambda03} ms with lambda 0.3 (map every step) = ${
       (node.sampler.fractionOfMeasuredStep * 100).toFixed(2)
