@@ -67,14 +67,15 @@ class Editor:
 
     @torch.no_grad()
     def edit(self, image: np.ndarray, instruction: str, steps: int, guidance: float, gamma: float, lam: float,
-             seed: int):
+             seed: int, temperature=(2.0, 0.0)):
         """(output image, token-grid localization map or None) of one edit."""
         encoding = self.tokenizer.encode(instruction)
         ids = torch.tensor([self.tokenizer.encode("").ids, encoding.ids])
         context, pooled = self.text_encoder(ids)
         rows = [i for i, token in enumerate(encoding.tokens) if token in FOCUS_WORDS] or "all"
         step = TorchStep(self.transformer, context, pooled, self.micro, math.log(gamma), guidance, self.blocks)
-        result = sample(step, self.encode(image), self.mask_id, steps=steps, timestep_convention="mask-ratio",
+        result = sample(step, self.encode(image), self.mask_id, steps=steps, temperature=tuple(temperature),
+                        timestep_convention="mask-ratio",
                         lam=lam, attention_grid=self.attention_grid, rows=rows, seed=seed)
         return self.decode(result.tokens), result.token_map
 
@@ -91,6 +92,8 @@ def main() -> None:
     parser.add_argument("--lam", type=float, default=0.0)
     parser.add_argument("--per-type", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--temperature", type=float, nargs=2, default=[2.0, 0.0], help="Gumbel linspace start end")
+    parser.add_argument("--types", nargs="*", help="only these edit types")
     parser.add_argument("--grid", type=Path, help="PNG of source | ground truth | output rows (first 36 cases)")
     args = parser.parse_args()
     set_threads()
@@ -99,6 +102,8 @@ def main() -> None:
     taken, rows, grid_rows = {}, [], []
     start = time.time()
     for case in index["cases"]:
+        if args.types and case["type"] not in args.types:
+            continue
         group = (case["type"], case["held_out"])
         taken[group] = taken.get(group, 0) + 1
         share = 0.375 if case["held_out"] else 0.625  # the set's 24 held-out / 40 in-distribution per type
@@ -107,7 +112,7 @@ def main() -> None:
         source, target = load_png(args.eval / case["source"]), load_png(args.eval / case["target"])
         mask = load_png(args.eval / case["mask"]) > 127
         output, token_map = editor.edit(source, case["instruction"], args.steps, args.guidance, args.gamma,
-                                        args.lam, args.seed)
+                                        args.lam, args.seed, args.temperature)
         result = evaluate_case(output, source, target, mask, case["type"], case["key_color"])
         ceiling = evaluate_case(editor.decode(editor.encode(target)), source, target, mask, case["type"],
                                 case["key_color"])
@@ -118,7 +123,7 @@ def main() -> None:
         if args.grid is not None and len(grid_rows) < 36 and int(case["id"]) % 9 == 0:
             grid_rows.append(np.concatenate([source, target, output], axis=1))
     summary = summarize(rows)
-    settings = {k: getattr(args, k) for k in ("steps", "guidance", "gamma", "lam", "seed", "per_type")}
+    settings = {k: getattr(args, k) for k in ("steps", "guidance", "gamma", "lam", "seed", "per_type", "temperature")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"settings": settings, "seconds": round(time.time() - start, 1),
                                     "summary": summary, "cases": rows}, indent=1) + "\n")
