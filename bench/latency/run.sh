@@ -4,6 +4,7 @@
 # bench/latency/results/<name>/; print them as Markdown with bench/latency/summary.ts.
 #
 #   bench/latency/run.sh [PACKAGE=tests/fixtures/tiny-random] [CHECKPOINT (trained packages)] [RUNS=10]
+# TORCH_THREADS="1" skips the two-thread torch run (very slow when other jobs hold the cores).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PACKAGE=${1:-tests/fixtures/tiny-random}
@@ -16,7 +17,7 @@ mkdir -p "$OUT"
 checkpoint=()
 if [ -n "$CHECKPOINT" ]; then checkpoint=(--checkpoint "$CHECKPOINT"); fi
 uptime > "$OUT/uptime.txt"
-for threads in 2 1; do
+for threads in ${TORCH_THREADS:-2 1}; do
   /usr/bin/python3 -m bench.latency.torch_reference --model "$PACKAGE" "${checkpoint[@]}" --threads "$threads" \
     --runs "$RUNS" --json "$OUT/torch-t$threads.json" > /dev/null
 done
