@@ -60,9 +60,10 @@ async function latencyTable(name: string): Promise<string[]> {
   const torch1 = await readJson<TorchLatency>(new URL("torch-t1.json", folder));
   const all = await readJson<PipelineLatency>(new URL("pipeline.json", folder));
   const one = await readJson<PipelineLatency>(new URL("pipeline-t1.json", folder));
-  if (!torch2 || !all) return [];
+  const reference = torch2 ?? torch1;
+  if (!reference || !all) return [];
   const lines = [
-    `#### ${name} (${torch2.steps} steps)`,
+    `#### ${name} (${reference.steps} steps)`,
     "",
     "| runtime | threads | edit (median) | text | VQ encode | steps | VQ decode | per step | torch / this | edit CPU time | torch / this (CPU) |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -79,13 +80,13 @@ async function latencyTable(name: string): Promise<string[]> {
     } | ${ms(d.phasesMs.steps)} | ${ms(d.phasesMs.decode)} | ${ms(d.phasesMs.steps / d.steps)} | ${
       ratio(torch.edit.median, d.edit.median)
     } | ${cpuMsCell(d.editCpu)} | ${cpuRatio(torch.editCpu, d.editCpu)} |`;
-  lines.push(torchRow(torch2));
+  lines.push(torchRow(reference));
   for (const result of all.results) {
-    const threads = result.device === "node" ? "2" : result.device === "wasm" ? "1" : "GPU";
-    lines.push(deviceRow(result, threads, torch2));
+    const threads = result.device === "node" ? "default" : result.device === "wasm" ? "1" : "GPU";
+    lines.push(deviceRow(result, threads, reference));
   }
   if (torch1 && one) {
-    lines.push(torchRow(torch1));
+    if (torch1 !== reference) lines.push(torchRow(torch1));
     for (const result of one.results) lines.push(deviceRow(result, "1", torch1));
   }
   lines.push(
