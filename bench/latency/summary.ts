@@ -117,6 +117,7 @@ interface RealSizeNode {
   check: Record<string, number>;
   parameters: number;
   weightBytes: number;
+  profileShares: { double: number; single: number; rest: number };
   sampler: { perStepMs: { lambda0: number; lambda03: number }; fractionOfMeasuredStep: number };
 }
 
@@ -156,13 +157,54 @@ async function realSizeTable(threads: number): Promise<string[]> {
     } | ${ms(node.blockMs.rest)} | ${ms(node.fullModelStepMsEstimate)} | ${
       ratio(torch.stepMs.median, node.stepMs.median)
     } | ${cpuMsCell(node.stepCpuMs)} | ${cpuRatio(torch.stepCpuMs, node.stepCpuMs)} |`,
+    ...cpuSplit(node, torch),
     "",
     `Sampler at real sizes (64x64 tokens, 256 text rows, 32x32 map, codebook 8192), per step: ${node.sampler.perStepMs.lambda0} ms with lambda 0, ${node.sampler.perStepMs.lambda03} ms with lambda 0.3 (map every step) = ${
-      (node.sampler.fractionOfMeasuredStep * 100).toFixed(2)
-    }% of the 1+1-block step, ${
+      (node.sampler.perStepMs.lambda03 / (node.stepCpuMs ?? node.stepMs).median * 100).toFixed(3)
+    }% of the 1+1-block step (CPU time where measured), ${
       (node.sampler.perStepMs.lambda03 / node.fullModelStepMsEstimate * 100).toFixed(3)
     }% of the estimated full step.`,
     "",
+  ];
+}
+
+/**
+ * The per-block split applied to CPU time (steadier than wall time on a shared machine):
+ * onnxruntime's profile shares, and torch's hook times scaled by the run's CPU / wall ratio.
+ */
+function cpuSplit(node: RealSizeNode, torch: RealSizeTorch): string[] {
+  if (!node.stepCpuMs || !torch.stepCpuMs) return [];
+  const nodeCpu = node.stepCpuMs.median;
+  const shares = node.profileShares;
+  const ort = {
+    double: nodeCpu * shares.double / 100,
+    single: nodeCpu * shares.single / 100,
+    rest: nodeCpu * shares.rest / 100,
+  };
+  const scale = torch.stepCpuMs.median / torch.stepMs.median;
+  const pt = {
+    double: torch.blockMs.double * scale,
+    single: torch.blockMs.single * scale,
+    rest: torch.blockMs.rest * scale,
+  };
+  const full = (b: typeof ort) => b.rest + 14 * b.double + 28 * b.single;
+  return [
+    "",
+    "CPU time split:",
+    "",
+    "| runtime | step CPU | double block | single block | rest | 14+28 estimate |",
+    "|---|---|---|---|---|---|",
+    `| torch | ${ms(torch.stepCpuMs.median)} | ${ms(pt.double)} | ${ms(pt.single)} | ${
+      ms(pt.rest)
+    } | ${ms(full(pt))} |`,
+    `| onnxruntime-node | ${ms(nodeCpu)} | ${ms(ort.double)} | ${ms(ort.single)} | ${
+      ms(ort.rest)
+    } | ${ms(full(ort))} |`,
+    `| torch / onnxruntime | ${ratio(torch.stepCpuMs.median, nodeCpu)} | ${
+      ratio(pt.double, ort.double)
+    } | ${ratio(pt.single, ort.single)} | ${ratio(pt.rest, ort.rest)} | ${
+      ratio(full(pt), full(ort))
+    } |`,
   ];
 }
 
