@@ -32,29 +32,28 @@ def scaled(scene):
 
 
 def instructions(scene, rng):
-    """One trained phrasing and combination per shape (recolor, remove or replace) and one for
-    the background; combinations held out of training are skipped."""
+    """Trained phrasings and combinations, the edit types the tiny model does best first (its
+    model card: remove and background edits succeed far more often than recolor and replace):
+    remove each shape, change the background, then one recolor and one replace. Combinations
+    held out of training are skipped."""
     used = {scene.background} | {s.color for s in scene.shapes}
     trained = lambda key: key not in domain.HELD_OUT_COMBOS  # noqa: E731
-    lines = []
-    for i, shape in enumerate(scene.shapes):
-        obj = f"{shape.color} {shape.kind}"
-        colors = [c for c in sorted(set(domain.COLORS) - used) if trained(("recolor", c, shape.kind))]
-        kinds = [
-            k for k in sorted(set(domain.SHAPES) - {s.kind for s in scene.shapes})
-            if trained(("replace", shape.color, k))
-        ]
-        if i % 3 == 0 and colors:
-            lines.append(f"make the {obj} {colors[rng.integers(len(colors))]}")
-        elif i % 3 == 1 and trained(("remove", shape.color, shape.kind)):
-            lines.append(f"remove the {obj}")
-        elif kinds:
-            lines.append(f"turn the {obj} into a {kinds[rng.integers(len(kinds))]}")
-    backgrounds = [
-        c for c in sorted(set(domain.COLORS) - used) if trained(("background", c, scene.background))
+    pick = lambda options: options[rng.integers(len(options))] if options else None  # noqa: E731
+    free_colors = sorted(set(domain.COLORS) - used)
+    free_kinds = sorted(set(domain.SHAPES) - {s.kind for s in scene.shapes})
+    lines = [
+        f"remove the {s.color} {s.kind}" for s in scene.shapes if trained(("remove", s.color, s.kind))
     ]
-    if backgrounds:
-        lines.append(f"make the background {backgrounds[rng.integers(len(backgrounds))]}")
+    background = pick([c for c in free_colors if trained(("background", c, scene.background))])
+    if background:
+        lines.append(f"make the background {background}")
+    first, last = scene.shapes[0], scene.shapes[-1]
+    color = pick([c for c in free_colors if trained(("recolor", c, first.kind))])
+    if color:
+        lines.append(f"make the {first.color} {first.kind} {color}")
+    kind = pick([k for k in free_kinds if trained(("replace", last.color, k))])
+    if kind:
+        lines.append(f"turn the {last.color} {last.kind} into a {kind}")
     return lines
 
 
