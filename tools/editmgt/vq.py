@@ -28,6 +28,10 @@ class VQConfig:
     latent_channels: int = 64
     num_vq_embeddings: int = 8192
     norm_num_groups: int = 32
+    """Groups of every group norm; 0 normalizes each position over its channels instead (a norm over the
+    whole image makes tokens depend on far pixels)."""
+    encoder: str = "conv"
+    """``conv``: diffusers' encoder; ``patch``: each token computed from its own f x f pixel patch only."""
     in_channels: int = 3
     out_channels: int = 3
     commitment_beta: float = 0.25
@@ -38,14 +42,34 @@ class VQConfig:
         return 2 ** (len(self.block_out_channels) - 1)
 
 
+class ChannelNorm(nn.Module):
+    """Per-position layer norm over channels of [B,C,H,W], with GroupNorm's parameter names (local in space)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(1, keepdim=True)
+        centred = x - mean
+        scale = torch.rsqrt((centred * centred).mean(1, keepdim=True) + GROUP_NORM_EPS)
+        return centred * scale * self.weight[:, None, None] + self.bias[:, None, None]
+
+
+def group_norm(groups: int, channels: int) -> nn.Module:
+    """``GroupNorm(groups, channels)``, or a per-position ``ChannelNorm`` when ``groups`` is 0."""
+    return nn.GroupNorm(groups, channels, eps=GROUP_NORM_EPS) if groups > 0 else ChannelNorm(channels)
+
+
 class ResnetBlock(nn.Module):
     """diffusers ``ResnetBlock2D`` without time embedding: norm-act-conv twice plus a (1x1) shortcut."""
 
     def __init__(self, in_channels: int, out_channels: int, groups: int):
         super().__init__()
-        self.norm1 = nn.GroupNorm(groups, in_channels, eps=GROUP_NORM_EPS)
+        self.norm1 = group_norm(groups, in_channels)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.norm2 = nn.GroupNorm(groups, out_channels, eps=GROUP_NORM_EPS)
+        self.norm2 = group_norm(groups, out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.conv_shortcut = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else None
 
@@ -142,7 +166,7 @@ class Encoder(nn.Module):
             for i in range(len(channels))
         )
         self.mid_block = MidBlock(channels[-1], groups)
-        self.conv_norm_out = nn.GroupNorm(groups, channels[-1], eps=GROUP_NORM_EPS)
+        self.conv_norm_out = group_norm(groups, channels[-1])
         self.conv_out = nn.Conv2d(channels[-1], config.latent_channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -150,6 +174,43 @@ class Encoder(nn.Module):
         for block in self.down_blocks:
             x = block(x)
         x = self.mid_block(x)
+        return self.conv_out(F.silu(self.conv_norm_out(x)))
+
+
+class PointwiseBlock(nn.Module):
+    """Residual per-position MLP: x + fc2(silu(fc1(norm(x)))) with 1x1 convs (2x hidden width)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.norm = ChannelNorm(channels)
+        self.fc1 = nn.Conv2d(channels, 2 * channels, 1)
+        self.fc2 = nn.Conv2d(2 * channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.fc2(F.silu(self.fc1(self.norm(x))))
+
+
+class PatchEncoder(nn.Module):
+    """Pixels [B,3,H,W] -> latents [B,latent,H/f,W/f] where each token sees only its own f x f patch.
+
+    A patchify conv (kernel = stride = f) at the last block width, ``2 * layers_per_block`` pointwise
+    blocks, a 1x1 output conv: pixels outside a patch cannot change its token, so an edit leaves the
+    tokens of untouched patches exactly as they were.
+    """
+
+    def __init__(self, config: VQConfig):
+        super().__init__()
+        width = config.block_out_channels[-1]
+        factor = config.downsample_factor
+        self.conv_in = nn.Conv2d(config.in_channels, width, factor, stride=factor)
+        self.blocks = nn.ModuleList(PointwiseBlock(width) for _ in range(2 * config.layers_per_block))
+        self.conv_norm_out = ChannelNorm(width)
+        self.conv_out = nn.Conv2d(width, config.latent_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv_in(x)
+        for block in self.blocks:
+            x = block(x)
         return self.conv_out(F.silu(self.conv_norm_out(x)))
 
 
@@ -172,7 +233,7 @@ class Decoder(nn.Module):
             )
             for i in range(len(reversed_channels))
         )
-        self.conv_norm_out = nn.GroupNorm(groups, reversed_channels[-1], eps=GROUP_NORM_EPS)
+        self.conv_norm_out = group_norm(groups, reversed_channels[-1])
         self.conv_out = nn.Conv2d(reversed_channels[-1], config.out_channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -221,7 +282,7 @@ class VQModel(nn.Module):
         super().__init__()
         self.config = config or VQConfig()
         c = self.config
-        self.encoder = Encoder(c)
+        self.encoder = PatchEncoder(c) if c.encoder == "patch" else Encoder(c)
         self.quant_conv = nn.Conv2d(c.latent_channels, c.latent_channels, 1)
         self.quantize = VectorQuantizer(c.num_vq_embeddings, c.latent_channels, c.commitment_beta)
         self.post_quant_conv = nn.Conv2d(c.latent_channels, c.latent_channels, 1)

@@ -96,3 +96,18 @@ def test_encoder_and_decoder_export_to_onnx_opset_17():
         buffer = io.BytesIO()
         torch.onnx.export(graph, (example,), buffer, opset_version=17)
         onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()))
+
+
+def test_patch_encoder_tokens_depend_on_their_own_patch_only():
+    torch.manual_seed(1)
+    model = VQModel(vq_config({"base": "tiny", "block_out_channels": [8, 16, 24], "norm_num_groups": 0,
+                               "encoder": "patch", "latent_channels": 8, "num_vq_embeddings": 32})).eval()
+    assert not any(isinstance(m, torch.nn.GroupNorm) for m in model.modules())  # norms are per position
+    pixels = torch.rand(1, 3, 32, 32)
+    edited = pixels.clone()
+    edited[:, :, 8:12, 20:24] = torch.rand(3, 4, 4)
+    with torch.no_grad():
+        before, _ = model.encode(pixels)
+        after, _ = model.encode(edited)
+    changed = (before - after).abs().amax(1)[0] > 0
+    assert changed[2, 5] and int(changed.sum()) == 1

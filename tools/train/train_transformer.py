@@ -103,9 +103,8 @@ class PairTokens:
     def __init__(self, tokens_dir: Path, data_dir: Path, tokenizer: WordTokenizer):
         self.source = torch.from_numpy(np.load(tokens_dir / "source.npy").astype(np.int64))
         self.edit = torch.from_numpy(np.load(tokens_dir / "edit.npy"))
-        # Outside the edit the pixels of source and target are identical, but the VQ's encodings of the two
-        # images can still differ there (near-duplicate codes flip under the encoder's global group norm):
-        # the target takes the source's tokens outside the edit, so nothing teaches the model to leak.
+        # Outside the edit the pixels of source and target are identical, and so are the patch-local VQ's
+        # tokens; taking the source's tokens there keeps that exact for any VQ, so nothing teaches a leak.
         target = torch.from_numpy(np.load(tokens_dir / "target.npy").astype(np.int64))
         self.target = torch.where(self.edit, target, self.source)
         with open(data_dir / "meta.jsonl") as f:
@@ -163,7 +162,8 @@ def main() -> None:
                         help="on resume, lengthen the run's fixed budget (continue a finished run from checkpoint.pt)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=8e-4)
-    parser.add_argument("--region-share", type=float, default=0.3)
+    parser.add_argument("--region-share", type=float, default=0.5,
+                        help="share of samples masked inside the edit region only (the hard part of the task)")
     parser.add_argument("--text-drop", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
