@@ -1,15 +1,13 @@
-/** Shared helpers for the image tests: a seeded PRNG, random images and typed-error checks. */
+/**
+ * Shared helpers for the image tests: fixture images, a seeded PRNG, random images and typed-error
+ * checks.
+ */
 import assert from "node:assert/strict";
 import { EditMGTError, type ErrorCode } from "../../src/errors/mod.ts";
 import type { BinaryMask, RgbaImage, Size } from "../../src/image/mod.ts";
 
-/** Directory of the fixture images, as a URL ending in "/". */
-export const FIXTURES = new URL("../fixtures/images/", import.meta.url);
-
-/** Reads a fixture image. */
-export function fixture(name: string): Uint8Array {
-  return Deno.readFileSync(new URL(name, FIXTURES));
-}
+/** Reads a fixture image (tests/fixtures/images), a fresh copy each call. */
+export { fixtureImage as fixture } from "../_shared/fixtures.ts";
 
 /** mulberry32: a small seeded PRNG giving floats in [0, 1). */
 export function seededRandom(seed: number): () => number {

@@ -5,35 +5,22 @@
 import assert from "node:assert/strict";
 import { encodeImage } from "../../src/image/mod.ts";
 import { ErrorBodySchema, JobViewSchema } from "../../src/server/mod.ts";
+import {
+  decompressionBombs,
+  pngSignatureThenGarbage,
+  pngWithGarbagePixels,
+  truncatedHalf,
+  unsupportedFormats,
+  zeroByteFile,
+} from "../_shared/bad_images.ts";
 import { editForm, FIXTURE_ID, sourceImage, sourcePng, startServer } from "./helpers.ts";
 
 const png = await sourcePng();
-const gif = await Deno.readFile("tests/fixtures/images/pattern-7x5.gif");
-const jpeg = await Deno.readFile("tests/fixtures/images/pattern-7x5.jpg");
-
-/** A PNG signature, an IHDR claiming `width` x `height` and an IEND: no pixels at all. */
-function pngBomb(width: number, height: number): Uint8Array {
-  const bytes = new Uint8Array(45);
-  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(16, width);
-  view.setUint32(20, height);
-  bytes.set([8, 6, 0, 0, 0], 24);
-  bytes.set([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82], 33);
-  return bytes;
-}
-
-/** The fixture JPEG with its frame header rewritten to claim `width` x `height`. */
-function jpegBomb(width: number, height: number): Uint8Array {
-  const bytes = jpeg.slice();
-  let sof = 2;
-  while (!(bytes[sof] === 0xff && bytes[sof + 1] === 0xc0)) sof++;
-  const view = new DataView(bytes.buffer);
-  view.setUint16(sof + 5, height);
-  view.setUint16(sof + 7, width);
-  return bytes;
-}
-
+const formOf = (fields: Record<string, string | Blob>) => {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.set(name, value);
+  return form;
+};
 const withOptions = (options: unknown, fields: Record<string, string> = {}) =>
   editForm(png, { options: JSON.stringify(options), ...fields });
 const withImage = (image: Uint8Array) => editForm(image);
@@ -57,12 +44,11 @@ interface Case {
 }
 
 const mask = await encodeImage({ ...sourceImage(), width: 40, height: 48 });
-const openai = (fields: Record<string, string>, image: Uint8Array | null = png) => {
-  const form = new FormData();
-  if (image) form.set("image", new File([image as Uint8Array<ArrayBuffer>], "in.png"));
-  for (const [name, value] of Object.entries(fields)) form.set(name, value);
-  return { body: form };
-};
+const openai = (fields: Record<string, string>, image: Uint8Array | null = png) => ({
+  body: formOf(
+    image ? { image: new File([image as Uint8Array<ArrayBuffer>], "in.png"), ...fields } : fields,
+  ),
+});
 
 const CASES: Case[] = [
   // Content types and multipart framing.
@@ -96,26 +82,13 @@ const CASES: Case[] = [
   },
   {
     name: "multipart without image",
-    init: {
-      body: (() => {
-        const f = new FormData();
-        f.set("instruction", "x");
-        return f;
-      })(),
-    },
+    init: { body: formOf({ instruction: "x" }) },
     status: 400,
     code: "invalid_input",
   },
   {
     name: "image sent as text",
-    init: {
-      body: (() => {
-        const f = new FormData();
-        f.set("image", "not a file");
-        f.set("instruction", "x");
-        return f;
-      })(),
-    },
+    init: { body: formOf({ image: "not a file", instruction: "x" }) },
     status: 400,
     code: "invalid_input",
   },
@@ -250,53 +223,46 @@ const CASES: Case[] = [
   // Images: truncated, corrupt, unsupported, bombs, mask size.
   {
     name: "truncated PNG",
-    init: { body: withImage(png.slice(0, png.length / 2)) },
+    init: { body: withImage(truncatedHalf(png)) },
     status: 400,
     code: "invalid_input",
   },
   {
     name: "PNG signature with garbage",
-    init: { body: withImage(new Uint8Array([...png.slice(0, 8), ...new Uint8Array(64).fill(7)])) },
+    init: { body: withImage(pngSignatureThenGarbage()) },
     status: 400,
     code: "invalid_input",
   },
   {
     name: "PNG whose pixel data is garbage",
-    init: {
-      body: withImage((() => {
-        const b = png.slice();
-        b.fill(0x55, 41, b.length - 12);
-        return b;
-      })()),
-    },
+    init: { body: withImage(pngWithGarbagePixels(png)) },
     status: 400,
     code: "invalid_input",
   },
   {
     name: "empty image file",
-    init: { body: withImage(new Uint8Array()) },
+    init: { body: withImage(zeroByteFile()) },
     status: 400,
     code: "invalid_input",
   },
-  { name: "GIF image", init: { body: withImage(gif) }, status: 415, code: "unsupported_format" },
+  ...Object.entries(unsupportedFormats()).map(([format, bytes]) => ({
+    name: `${format} image`,
+    init: { body: withImage(bytes) },
+    status: 415,
+    code: "unsupported_format",
+  })),
   {
     name: "random bytes as image",
     init: { body: withImage(crypto.getRandomValues(new Uint8Array(256))) },
     status: 415,
     code: "unsupported_format",
   },
-  {
-    name: "PNG decompression bomb header",
-    init: { body: withImage(pngBomb(100_000, 100_000)) },
+  ...Object.entries(decompressionBombs()).map(([format, bytes]) => ({
+    name: `${format} decompression bomb header`,
+    init: { body: withImage(bytes) },
     status: 413,
     code: "payload_too_large",
-  },
-  {
-    name: "JPEG decompression bomb header",
-    init: { body: withImage(jpegBomb(65_000, 65_000)) },
-    status: 413,
-    code: "payload_too_large",
-  },
+  })),
   {
     name: "mask of another size",
     init: { body: editForm(png, {}, mask) },
