@@ -16,14 +16,15 @@ from train_transformer import sample_masks  # noqa: E402
 from train_vq import EmaCodebook, centred_decode, centred_encode, fold_centring  # noqa: E402
 
 
-def small_vq():
+def small_vq(**overrides):
     torch.manual_seed(0)
     return VQModel(vq_config({"base": "tiny", "block_out_channels": [8, 16], "latent_channels": 4,
-                              "num_vq_embeddings": 16, "norm_num_groups": 1})).eval()
+                              "num_vq_embeddings": 16, "norm_num_groups": 1, **overrides})).eval()
 
 
-def test_folded_vq_equals_the_centred_training_path():
-    vq = small_vq()
+@pytest.mark.parametrize("overrides", [{}, {"encoder": "patch", "norm_num_groups": 0}])
+def test_folded_vq_equals_the_centred_training_path(overrides):
+    vq = small_vq(**overrides)
     with torch.no_grad():
         vq.decoder.conv_out.bias.fill_(0.3)
         pixels = torch.rand(2, 3, 16, 16)

@@ -3,16 +3,22 @@
 import io
 
 import onnx
+import pytest
 import torch
 
 from editmgt.configs import vq_config
 from editmgt.vq import VQModel
 
 
-def small_vq() -> VQModel:
+def small_vq(**overrides) -> VQModel:
     torch.manual_seed(0)
     return VQModel(vq_config({"base": "tiny", "block_out_channels": [16, 32], "norm_num_groups": 8,
-                              "latent_channels": 8, "num_vq_embeddings": 32}))
+                              "latent_channels": 8, "num_vq_embeddings": 32, **overrides}))
+
+
+def local_vq() -> VQModel:
+    """The shipped model's kind of VQ: patch encoder, per-position norms."""
+    return small_vq(norm_num_groups=0, encoder="patch")
 
 
 def test_amused_config_has_released_parameter_count_and_diffusers_names():
@@ -73,8 +79,9 @@ def test_straight_through_training_step_reaches_encoder_and_codebook():
     assert model.decoder.conv_out.weight.grad.abs().sum() > 0
 
 
-def test_encoder_and_decoder_export_to_onnx_opset_17():
-    model = small_vq().eval()
+@pytest.mark.parametrize("make", [small_vq, local_vq])
+def test_encoder_and_decoder_export_to_onnx_opset_17(make):
+    model = make().eval()
 
     class Encode(torch.nn.Module):
         def __init__(self):
@@ -99,9 +106,7 @@ def test_encoder_and_decoder_export_to_onnx_opset_17():
 
 
 def test_patch_encoder_tokens_depend_on_their_own_patch_only():
-    torch.manual_seed(1)
-    model = VQModel(vq_config({"base": "tiny", "block_out_channels": [8, 16, 24], "norm_num_groups": 0,
-                               "encoder": "patch", "latent_channels": 8, "num_vq_embeddings": 32})).eval()
+    model = small_vq(block_out_channels=[8, 16, 24], norm_num_groups=0, encoder="patch").eval()
     assert not any(isinstance(m, torch.nn.GroupNorm) for m in model.modules())  # norms are per position
     pixels = torch.rand(1, 3, 32, 32)
     edited = pixels.clone()
