@@ -7,245 +7,208 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { gifFile } from "../_shared/bad_images.ts";
 import {
-  Demo,
+  browserTest,
   type DemoGlobals,
-  MODEL_DIR,
+  logTiming,
+  MODEL_FILES,
   modelFiles,
-  openProfile,
   SCREENSHOTS,
-  skipReason,
-  startApp,
 } from "./harness.ts";
 
-const manifest = JSON.parse(
-  await Deno.readTextFile(new URL(`../../${MODEL_DIR}/manifest.json`, import.meta.url)),
-);
-const files: { path: string; bytes: number }[] = manifest.components.flatMap((
-  component: { files: unknown[] },
-) => component.files);
-const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0);
+const totalBytes = MODEL_FILES.reduce((sum, file) => sum + file.bytes, 0);
 
-Deno.test({
+browserTest({
   name: "demo page on WASM in Chromium",
-  ignore: skipReason !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    const app = await startApp();
-    const profile = await openProfile();
-    const demo = new Demo(profile.page, app);
-    const { page } = profile;
-    try {
-      await t.step(
-        "a cold load downloads every model file once, with one byte progress",
-        async () => {
-          await demo.goto("wasm");
-          await demo.pickSample(0);
-          await demo.set("steps", "8");
-          assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
-          const metrics = await page.evaluate(() =>
-            (globalThis as unknown as DemoGlobals).demo.metrics
-          );
-          const downloads = metrics.downloads;
-          assert.ok(downloads.length >= files.length, `${downloads.length} progress events`);
-          assert.ok(downloads.every((event) => event.total === totalBytes));
-          for (let i = 1; i < downloads.length; i++) {
-            assert.ok(downloads[i].loaded >= downloads[i - 1].loaded, "progress went backwards");
-          }
-          assert.equal(downloads.at(-1)!.loaded, totalBytes);
-          const fetched = modelFiles(profile.modelRequests).map((path) => path.split("/").pop());
-          assert.deepEqual(fetched.sort(), files.map((file) => file.path).sort());
-          console.log(
-            `TIMING wasm cold: ready ${Math.round(metrics.readyAt!)} ms, first edit done ${
-              Math.round(metrics.firstEditAt!)
-            } ms after navigation (edit ${Math.round(metrics.edits[0].ms)} ms)`,
-          );
-        },
-      );
-
-      await t.step(
-        "an edit shows live previews and returns an image of the source's size",
-        async () => {
-          await demo.set("steps", "32");
-          await page.click("#edit");
-          await page.waitForFunction(() =>
-            /Step [3-9]/.test(document.getElementById("progress-text")!.textContent!)
-          );
-          await demo.screenshot("wasm-during-edit");
-          assert.equal(await demo.waitForOutcome(), "done");
-          const { previews } = await page.evaluate(() =>
-            (globalThis as unknown as DemoGlobals).demo.metrics
-          );
-          // One preview after every step but the last, in this edit and the 8-step one before.
-          assert.equal(previews, 7 + 31);
-          await demo.screenshot("wasm-after-edit");
-          const [download] = await Promise.all([
-            page.waitForEvent("download"),
-            page.click("#download"),
-          ]);
-          assert.match(download.suggestedFilename(), /^editmgt-\d+\.png$/);
-          const png = await Deno.readFile((await download.path())!);
-          assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
-          const view = new DataView(png.buffer, png.byteOffset);
-          assert.deepEqual([view.getUint32(16), view.getUint32(20)], [256, 256]); // IHDR size
-          const sizes = await page.evaluate(() => {
-            const { state } = (globalThis as unknown as DemoGlobals).demo;
-            const result = state.turns.at(-1)!.image;
-            return [result.width, result.height, state.source!.width, state.source!.height];
-          });
-          assert.deepEqual(sizes.slice(0, 2), sizes.slice(2));
-          assert.match((await page.textContent("#result-info"))!, /bit-identical to the original/);
-          await page.check("#show-heatmap");
-          await demo.screenshot("wasm-heatmap");
-          await page.check("#show-changes");
-          await demo.screenshot("wasm-changed-pixels");
-        },
-      );
-
-      await t.step("Preview region shows where the instruction acts, before any edit", async () => {
-        await demo.pickSample(0);
-        await page.click("#preview-region");
-        await page.waitForFunction(() =>
-          ["previewed", "error"].includes(document.body.dataset.state ?? "")
-        );
-        assert.equal(await demo.errorText(), null);
-        const shown = await page.evaluate(() => ({
-          overlay: !(document.getElementById("overlay") as HTMLCanvasElement).hidden,
-          legend: !document.getElementById("legend")!.hidden,
-          turns: (globalThis as unknown as DemoGlobals).demo.state.turns.length,
-        }));
-        assert.deepEqual(shown, { overlay: true, legend: true, turns: 1 });
-        assert.match((await page.textContent("#result-info"))!, /lambda \d\.\d\d/);
-        await demo.screenshot("wasm-region-preview");
-      });
-
-      await t.step(
-        "pixels outside the edit region equal the input pixels, over five edits",
-        async () => {
-          await demo.pickSample(1);
-          // A fixed lambda that holds most tokens: the random-weights model's auto lambda may let
-          // five turns together touch every token, leaving no never-edited pixel to compare.
-          await page.uncheck("#lambda-auto");
-          await demo.set("lambda", "0.8");
-          const suggestions = await page.$$eval(
-            "#suggestions button",
-            (chips) => chips.map((chip) => chip.textContent!),
-          );
-          for (let turn = 0; turn < 5; turn++) {
-            await demo.set("instruction", suggestions[turn % suggestions.length]);
-            assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
-            await page.click("#edit-again");
-          }
-          await demo.screenshot("wasm-five-turns");
-          const check = await page.evaluate(checkComposite);
-          assert.equal(check.turns, 5);
-          assert.equal(check.keptPixelsChanged, 0, "a kept pixel differs from its turn's input");
-          assert.equal(
-            check.neverEditedChanged,
-            0,
-            "a never-edited pixel differs from the original",
-          );
-          assert.ok(check.neverEditedPixels > 0, "every pixel was edited: nothing to compare");
-        },
-      );
-
-      await t.step(
-        "Cancel stops a running edit and the page stays responsive and usable",
-        async () => {
-          await demo.set("steps", "48");
-          await page.evaluate(() => {
-            const gaps = { max: 0, last: performance.now(), running: true };
-            (globalThis as unknown as { frameGaps: typeof gaps }).frameGaps = gaps;
-            const tick = (now: number) => {
-              gaps.max = Math.max(gaps.max, now - gaps.last);
-              gaps.last = now;
-              if (gaps.running) requestAnimationFrame(tick);
-            };
-            requestAnimationFrame(tick);
-          });
-          await page.click("#edit");
-          await page.waitForFunction(() =>
-            /Step [2-9]/.test(document.getElementById("progress-text")!.textContent!)
-          );
-          const cancelledAt = Date.now();
-          await page.click("#cancel");
-          assert.equal(await demo.waitForOutcome(30_000), "cancelled");
-          const cancelMs = Date.now() - cancelledAt;
-          const maxFrameGap = await page.evaluate(() => {
-            const gaps = (globalThis as unknown as { frameGaps: { max: number; running: boolean } })
-              .frameGaps;
-            gaps.running = false;
-            return gaps.max;
-          });
-          console.log(
-            `cancel took ${cancelMs} ms; longest frame gap during the edit ${maxFrameGap} ms`,
-          );
-          assert.ok(maxFrameGap < 500, `the page froze for ${maxFrameGap} ms during the edit`);
-          assert.match((await demo.errorText())!, /Cancelled/);
-          assert.equal(await page.isVisible("#edit"), true);
-          await demo.set("steps", "4");
-          assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
-        },
-      );
-
-      await t.step("a reload makes no model-file request and edits at once", async () => {
-        profile.modelRequests.length = 0;
+  async fn(t, { app, profile, page, demo }) {
+    await t.step(
+      "a cold load downloads every model file once, with one byte progress",
+      async () => {
         await demo.goto("wasm");
-        await demo.pickSample(2);
-        assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
-        assert.deepEqual(modelFiles(profile.modelRequests), []);
-        const metrics = await page.evaluate(() =>
-          (globalThis as unknown as DemoGlobals).demo.metrics
+        await demo.pickSample(0);
+        await demo.set("steps", "8");
+        await demo.edit();
+        const metrics = await demo.metrics();
+        const downloads = metrics.downloads;
+        assert.ok(downloads.length >= MODEL_FILES.length, `${downloads.length} progress events`);
+        assert.ok(downloads.every((event) => event.total === totalBytes));
+        for (let i = 1; i < downloads.length; i++) {
+          assert.ok(downloads[i].loaded >= downloads[i - 1].loaded, "progress went backwards");
+        }
+        assert.equal(downloads.at(-1)!.loaded, totalBytes);
+        assert.deepEqual(
+          modelFiles(profile.modelRequests).sort(),
+          MODEL_FILES.map((file) => file.path).sort(),
         );
-        assert.equal(metrics.downloads.at(-1)?.loaded, totalBytes);
-        console.log(
-          `TIMING wasm warm: ready ${Math.round(metrics.readyAt!)} ms, first edit done ${
-            Math.round(metrics.firstEditAt!)
-          } ms after navigation (edit ${Math.round(metrics.edits[0].ms)} ms)`,
-        );
-      });
+        logTiming("wasm cold", metrics);
+      },
+    );
 
-      await t.step(
-        "a corrupted cached file is detected by its hash and downloaded again",
-        async () => {
-          const corrupted = files.reduce((a, b) => (a.bytes > b.bytes ? a : b)).path;
-          await page.evaluate(async ([manifestPath, file]) => {
-            const cache = await caches.open("editmgt-models");
-            const url = new URL(file, new URL(manifestPath, location.href)).href;
-            const stored = (await cache.match(url))!;
-            const bytes = new Uint8Array(await stored.arrayBuffer());
-            bytes[bytes.length >> 1] ^= 0xff;
-            await cache.put(url, new Response(bytes, { headers: stored.headers }));
-          }, [app.manifest, corrupted]);
-          profile.modelRequests.length = 0;
-          await demo.open("wasm");
-          const fetched = modelFiles(profile.modelRequests).map((path) => path.split("/").pop());
-          assert.deepEqual(fetched, [corrupted]);
-          await demo.pickSample(0);
-          assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
-        },
+    await t.step(
+      "an edit shows live previews and returns an image of the source's size",
+      async () => {
+        await demo.set("steps", "32");
+        await page.click("#edit");
+        await page.waitForFunction(() =>
+          /Step [3-9]/.test(document.getElementById("progress-text")!.textContent!)
+        );
+        await demo.screenshot("wasm-during-edit");
+        assert.equal(await demo.waitForOutcome(), "done");
+        const { previews } = await demo.metrics();
+        // One preview after every step but the last, in this edit and the 8-step one before.
+        assert.equal(previews, 7 + 31);
+        await demo.screenshot("wasm-after-edit");
+        const [download] = await Promise.all([
+          page.waitForEvent("download"),
+          page.click("#download"),
+        ]);
+        assert.match(download.suggestedFilename(), /^editmgt-\d+\.png$/);
+        const png = await Deno.readFile((await download.path())!);
+        assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+        const view = new DataView(png.buffer, png.byteOffset);
+        assert.deepEqual([view.getUint32(16), view.getUint32(20)], [256, 256]); // IHDR size
+        const { result, source } = await demo.resultAndSourceSizes();
+        assert.deepEqual(result, source);
+        assert.match((await page.textContent("#result-info"))!, /bit-identical to the original/);
+        await page.check("#show-heatmap");
+        await demo.screenshot("wasm-heatmap");
+        await page.check("#show-changes");
+        await demo.screenshot("wasm-changed-pixels");
+      },
+    );
+
+    await t.step("Preview region shows where the instruction acts, before any edit", async () => {
+      await demo.pickSample(0);
+      await page.click("#preview-region");
+      await page.waitForFunction(() =>
+        ["previewed", "error"].includes(document.body.dataset.state ?? "")
       );
+      assert.equal(await demo.errorText(), null);
+      const shown = await page.evaluate(() => ({
+        overlay: !(document.getElementById("overlay") as HTMLCanvasElement).hidden,
+        legend: !document.getElementById("legend")!.hidden,
+        turns: (globalThis as unknown as DemoGlobals).demo.state.turns.length,
+      }));
+      assert.deepEqual(shown, { overlay: true, legend: true, turns: 1 });
+      assert.match((await page.textContent("#result-info"))!, /lambda \d\.\d\d/);
+      await demo.screenshot("wasm-region-preview");
+    });
 
-      await t.step("an unsupported file gets a clear error and the page stays usable", async () => {
-        const gif = new TextEncoder().encode("GIF89a\x01\x00\x01\x00\x00\x00\x00;\x00\x00\x00\x00");
-        await page.setInputFiles("#file", {
-          name: "animation.gif",
-          mimeType: "image/gif",
-          buffer: Buffer.from(gif),
+    await t.step(
+      "pixels outside the edit region equal the input pixels, over five edits",
+      async () => {
+        await demo.pickSample(1);
+        // A fixed lambda that holds most tokens: the random-weights model's auto lambda may let
+        // five turns together touch every token, leaving no never-edited pixel to compare.
+        await page.uncheck("#lambda-auto");
+        await demo.set("lambda", "0.8");
+        const suggestions = await page.$$eval(
+          "#suggestions button",
+          (chips) => chips.map((chip) => chip.textContent!),
+        );
+        for (let turn = 0; turn < 5; turn++) {
+          await demo.set("instruction", suggestions[turn % suggestions.length]);
+          await demo.edit();
+          await page.click("#edit-again");
+        }
+        await demo.screenshot("wasm-five-turns");
+        const check = await page.evaluate(checkComposite);
+        assert.equal(check.turns, 5);
+        assert.equal(check.keptPixelsChanged, 0, "a kept pixel differs from its turn's input");
+        assert.equal(
+          check.neverEditedChanged,
+          0,
+          "a never-edited pixel differs from the original",
+        );
+        assert.ok(check.neverEditedPixels > 0, "every pixel was edited: nothing to compare");
+      },
+    );
+
+    await t.step(
+      "Cancel stops a running edit and the page stays responsive and usable",
+      async () => {
+        await demo.set("steps", "48");
+        await page.evaluate(() => {
+          const gaps = { max: 0, last: performance.now(), running: true };
+          (globalThis as unknown as { frameGaps: typeof gaps }).frameGaps = gaps;
+          const tick = (now: number) => {
+            gaps.max = Math.max(gaps.max, now - gaps.last);
+            gaps.last = now;
+            if (gaps.running) requestAnimationFrame(tick);
+          };
+          requestAnimationFrame(tick);
         });
-        await page.waitForSelector("#error:not([hidden])");
-        const message = (await demo.errorText())!;
-        assert.match(message, /GIF/);
-        assert.match(message, /unsupported_format/);
-        await demo.screenshot("wasm-unsupported-file");
-        await demo.pickSample(3);
-        assert.equal(await demo.edit(), "done", (await demo.errorText()) ?? "");
+        await page.click("#edit");
+        await page.waitForFunction(() =>
+          /Step [2-9]/.test(document.getElementById("progress-text")!.textContent!)
+        );
+        const cancelledAt = Date.now();
+        await page.click("#cancel");
+        assert.equal(await demo.waitForOutcome(30_000), "cancelled");
+        const cancelMs = Date.now() - cancelledAt;
+        const maxFrameGap = await page.evaluate(() => {
+          const gaps = (globalThis as unknown as { frameGaps: { max: number; running: boolean } })
+            .frameGaps;
+          gaps.running = false;
+          return gaps.max;
+        });
+        console.log(
+          `cancel took ${cancelMs} ms; longest frame gap during the edit ${maxFrameGap} ms`,
+        );
+        assert.ok(maxFrameGap < 500, `the page froze for ${maxFrameGap} ms during the edit`);
+        assert.match((await demo.errorText())!, /Cancelled/);
+        assert.equal(await page.isVisible("#edit"), true);
+        await demo.set("steps", "4");
+        await demo.edit();
+      },
+    );
+
+    await t.step("a reload makes no model-file request and edits at once", async () => {
+      profile.modelRequests.length = 0;
+      await demo.goto("wasm");
+      await demo.pickSample(2);
+      await demo.edit();
+      assert.deepEqual(modelFiles(profile.modelRequests), []);
+      const metrics = await demo.metrics();
+      assert.equal(metrics.downloads.at(-1)?.loaded, totalBytes);
+      logTiming("wasm warm", metrics);
+    });
+
+    await t.step(
+      "a corrupted cached file is detected by its hash and downloaded again",
+      async () => {
+        const corrupted = MODEL_FILES.reduce((a, b) => (a.bytes > b.bytes ? a : b)).path;
+        await page.evaluate(async ([manifestPath, file]) => {
+          const cache = await caches.open("editmgt-models");
+          const url = new URL(file, new URL(manifestPath, location.href)).href;
+          const stored = (await cache.match(url))!;
+          const bytes = new Uint8Array(await stored.arrayBuffer());
+          bytes[bytes.length >> 1] ^= 0xff;
+          await cache.put(url, new Response(bytes, { headers: stored.headers }));
+        }, [app.manifest, corrupted]);
+        profile.modelRequests.length = 0;
+        await demo.open("wasm");
+        assert.deepEqual(modelFiles(profile.modelRequests), [corrupted]);
+        await demo.pickSample(0);
+        await demo.edit();
+      },
+    );
+
+    await t.step("an unsupported file gets a clear error and the page stays usable", async () => {
+      await page.setInputFiles("#file", {
+        name: "pattern.gif",
+        mimeType: "image/gif",
+        buffer: Buffer.from(gifFile()),
       });
-    } finally {
-      await profile.close();
-      await app.close();
-    }
+      await page.waitForSelector("#error:not([hidden])");
+      const message = (await demo.errorText())!;
+      assert.match(message, /GIF/);
+      assert.match(message, /unsupported_format/);
+      await demo.screenshot("wasm-unsupported-file");
+      await demo.pickSample(3);
+      await demo.edit();
+    });
     console.log(`screenshots in ${SCREENSHOTS}`);
   },
 });

@@ -3,7 +3,7 @@
  * What the browser tests share: Debian's Chromium driven by playwright-core (never a downloaded
  * browser), a fresh profile per scenario, the app under test on a free loopback port (the edge
  * server's entry when it exists, else a static server of the demo, the SDK bundle and the model),
- * and a small driver for the demo page.
+ * {@linkcode browserTest} to run a scenario against both, and a small driver for the demo page.
  *
  * @module
  */
@@ -16,20 +16,21 @@ import { serveFiles } from "../sdk/file_server.ts";
 export const CHROMIUM = "/usr/bin/chromium";
 
 /** Whether the browser tests can run here; they are skipped (with this reason) otherwise. */
-export const skipReason: string | null = await (async () => {
-  try {
-    await Deno.stat(CHROMIUM);
-    return null;
-  } catch {
-    return `${CHROMIUM} is missing (apt-get install chromium)`;
-  }
-})();
+export const skipReason: string | null = await exists(CHROMIUM)
+  ? null
+  : `${CHROMIUM} is missing (apt-get install chromium)`;
 
 const ROOT = new URL("../../", import.meta.url);
 const path = (relative: string) => decodeURIComponent(new URL(relative, ROOT).pathname);
 
 /** The model the tests load: the random-weights tiny package (always in the repository). */
 export const MODEL_DIR = "tests/fixtures/tiny-random";
+
+/** The files of {@linkcode MODEL_DIR}'s manifest (paths relative to the model folder). */
+export const MODEL_FILES: readonly { path: string; bytes: number }[] = JSON.parse(
+  await Deno.readTextFile(path(`${MODEL_DIR}/manifest.json`)),
+).components.flatMap((component: { files: { path: string; bytes: number }[] }) => component.files);
+
 const SERVER_ENTRY = "examples/server/main.ts";
 
 /** Whether the edge server exists yet (the remote-device tests need its edit API). */
@@ -196,9 +197,91 @@ export async function openProfile(): Promise<Profile> {
   };
 }
 
-/** Model files among request paths (the manifest is revalidated on every load by design). */
+/**
+ * The model files among request paths (`/models/<id>/<file>`), as paths relative to the model
+ * folder; the manifest is left out (it is revalidated on every load by design).
+ */
 export function modelFiles(paths: readonly string[]): string[] {
-  return paths.filter((p) => !p.endsWith("/manifest.json"));
+  return paths.filter((p) => !p.endsWith("/manifest.json"))
+    .map((p) => p.split("/").slice(3).join("/"));
+}
+
+/** What a browser scenario runs against. */
+export interface Scenario {
+  /** The app under test, started for this scenario. */
+  app: App;
+  /** A Chromium with a fresh profile. */
+  profile: Profile;
+  /** The profile's page. */
+  page: Page;
+  /** The demo driver on that page (nothing is opened yet). */
+  demo: Demo;
+}
+
+/**
+ * Registers a Deno test that starts the app, runs `fn` in a fresh Chromium profile (see
+ * {@linkcode withScenario}) and closes both afterwards. It is ignored where Chromium is missing,
+ * and where it `needsServer` (the edge server's edit API) and the server does not exist yet.
+ *
+ * @example
+ * ```ts
+ * browserTest({
+ *   name: "the demo edits on WASM",
+ *   async fn(t, { demo }) {
+ *     await t.step("a first edit completes", async () => {
+ *       await demo.open("wasm");
+ *       await demo.pickSample(0);
+ *       await demo.edit();
+ *     });
+ *   },
+ * });
+ * ```
+ */
+export function browserTest(test: {
+  name: string;
+  needsServer?: boolean;
+  fn: (t: Deno.TestContext, scenario: Scenario) => Promise<void>;
+}): void {
+  Deno.test({
+    name: test.name,
+    ignore: skipReason !== null || (test.needsServer === true && !hasServer),
+    // Chromium and the server child process outlive single steps by design.
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      const app = await startApp();
+      try {
+        await withScenario(app, (scenario) => test.fn(t, scenario));
+      } finally {
+        await app.close();
+      }
+    },
+  });
+}
+
+/**
+ * Runs `fn` against `app` in a fresh Chromium profile, with the demo driver on its page, and
+ * closes the profile afterwards (its result is `fn`'s).
+ */
+export async function withScenario<T>(
+  app: App,
+  fn: (scenario: Scenario) => Promise<T>,
+): Promise<T> {
+  const profile = await openProfile();
+  try {
+    return await fn({ app, profile, page: profile.page, demo: new Demo(profile.page, app) });
+  } finally {
+    await profile.close();
+  }
+}
+
+/** Prints a scenario's load and first-edit times (a `TIMING` line, for the README). */
+export function logTiming(label: string, metrics: DemoMetrics): void {
+  console.log(
+    `TIMING ${label}: ready ${Math.round(metrics.readyAt ?? NaN)} ms, first edit done ${
+      Math.round(metrics.firstEditAt ?? NaN)
+    } ms after navigation (edit ${Math.round(metrics.edits[0]?.ms ?? NaN)} ms)`,
+  );
 }
 
 /** Drives the demo page. */
@@ -226,6 +309,7 @@ export class Demo {
     await this.waitForReady(timeout);
   }
 
+  /** Waits until the model is ready; throws with the page's error when loading failed. */
   async waitForReady(timeout: number): Promise<void> {
     await this.page.waitForFunction(
       () => {
@@ -260,12 +344,16 @@ export class Demo {
     }, [id, value]);
   }
 
-  /** Clicks Edit and waits for the outcome state ("done", "error" or "cancelled"). */
-  async edit(timeout = 120_000): Promise<string> {
+  /** Clicks Edit and waits until the edit is done; throws with the page's error otherwise. */
+  async edit(timeout = 120_000): Promise<void> {
     await this.page.click("#edit");
-    return await this.waitForOutcome(timeout);
+    const outcome = await this.waitForOutcome(timeout);
+    if (outcome !== "done") {
+      throw new Error(`the edit ended "${outcome}": ${await this.errorText()}`);
+    }
   }
 
+  /** Waits for the outcome state of a started edit ("done", "error" or "cancelled"). */
   async waitForOutcome(timeout = 120_000): Promise<string> {
     await this.page.waitForFunction(
       () => ["done", "error", "cancelled"].includes(document.body.dataset.state ?? ""),
@@ -280,6 +368,23 @@ export class Demo {
     return await this.page.evaluate(() => {
       const banner = document.getElementById("error")!;
       return banner.hidden ? null : banner.textContent!.trim();
+    });
+  }
+
+  /** The page's load, download, preview and edit metrics so far. */
+  async metrics(): Promise<DemoMetrics> {
+    return await this.page.evaluate(() => (globalThis as unknown as DemoGlobals).demo.metrics);
+  }
+
+  /** The latest result's size and the source's, as `[width, height]` pairs. */
+  async resultAndSourceSizes(): Promise<{ result: number[]; source: number[] }> {
+    return await this.page.evaluate(() => {
+      const { state } = (globalThis as unknown as DemoGlobals).demo;
+      const result = state.turns.at(-1)!.image;
+      return {
+        result: [result.width, result.height],
+        source: [state.source!.width, state.source!.height],
+      };
     });
   }
 
@@ -302,14 +407,17 @@ export interface DemoGlobals {
         mask?: { width: number; height: number; data: Uint8Array };
       }[];
     };
-    metrics: {
-      readyAt: number | null;
-      firstEditAt: number | null;
-      edits: { device: string; ms: number }[];
-      downloads: { loaded: number; total: number }[];
-      previews: number;
-    };
+    metrics: DemoMetrics;
   };
+}
+
+/** The demo page's metrics: times in ms after navigation, edits, download progress, previews. */
+export interface DemoMetrics {
+  readyAt: number | null;
+  firstEditAt: number | null;
+  edits: { device: string; ms: number }[];
+  downloads: { loaded: number; total: number }[];
+  previews: number;
 }
 
 interface ImageDataLike {

@@ -6,198 +6,183 @@
  */
 
 import assert from "node:assert/strict";
-import { MODEL_DIR, modelFiles, openProfile, skipReason, startApp } from "./harness.ts";
+import { gifFile } from "../_shared/bad_images.ts";
+import { browserTest, MODEL_FILES, modelFiles } from "./harness.ts";
 
 const SDK = "/sdk/mod.js";
 const SAMPLE = "/samples/shapes-1.png";
-const manifestFiles = JSON.parse(
-  await Deno.readTextFile(new URL(`../../${MODEL_DIR}/manifest.json`, import.meta.url)),
-).components.flatMap((component: { files: { path: string }[] }) => component.files);
 
-Deno.test({
+browserTest({
   name: "browser SDK in Chromium",
-  ignore: skipReason !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    const app = await startApp();
-    const profile = await openProfile();
-    const { page } = profile;
+  async fn(t, { app, profile, page }) {
     // A same-origin document that does not start the demo.
     await page.goto(new URL("/samples/samples.json", app.url).href);
-    try {
-      await t.step(
-        "probe reports SwiftShader WebGPU without shader-f16, WASM SIMD and storage",
-        async () => {
-          const report = await page.evaluate(async (sdk) => (await import(sdk)).probe(), SDK);
-          assert.equal(report.webgpu.available, true);
-          assert.equal(report.webgpu.fallback, true);
-          assert.equal(report.webgpu.shaderF16, false);
-          assert.ok(report.webgpu.limits.maxBufferSize > 0);
-          assert.equal(report.wasm.available, true);
-          assert.equal(report.storage.cacheStorage, true);
-          assert.ok(report.storage.quota > 0);
-        },
-      );
+    await t.step(
+      "probe reports SwiftShader WebGPU without shader-f16, WASM SIMD and storage",
+      async () => {
+        const report = await page.evaluate(async (sdk) => (await import(sdk)).probe(), SDK);
+        assert.equal(report.webgpu.available, true);
+        assert.equal(report.webgpu.fallback, true);
+        assert.equal(report.webgpu.shaderF16, false);
+        assert.ok(report.webgpu.limits.maxBufferSize > 0);
+        assert.equal(report.wasm.available, true);
+        assert.equal(report.storage.cacheStorage, true);
+        assert.ok(report.storage.quota > 0);
+      },
+    );
 
-      await t.step(
-        "every image input gives the same edit for the same pixels and seed",
-        async () => {
-          const outcome = await page.evaluate(async ([sdk, manifest, sample]) => {
-            const { createEditor } = await import(sdk);
-            const editor = await createEditor({ manifest, device: "auto" });
-            const blob = await (await fetch(sample)).blob();
-            const bitmap = await createImageBitmap(blob);
-            const canvas = document.createElement("canvas");
-            canvas.width = bitmap.width;
-            canvas.height = bitmap.height;
-            const context = canvas.getContext("2d")!;
-            context.drawImage(bitmap, 0, 0);
-            const image = new Image();
-            image.src = sample;
-            const inputs: Record<string, unknown> = {
-              blob,
-              url: sample,
-              imageData: context.getImageData(0, 0, canvas.width, canvas.height),
-              bitmap,
-              canvas,
-              img: image,
-            };
-            const digests: Record<string, string> = {};
-            let first: { seed: number; pngType: string; pngMatches: boolean } | null = null;
-            for (const [kind, input] of Object.entries(inputs)) {
-              const result = await editor.edit({
-                image: input,
-                instruction: "make the purple triangle white",
-                seed: 11,
-                steps: 4,
-              });
-              const digest = await crypto.subtle.digest("SHA-256", result.imageData.data);
-              digests[kind] = Array.from(new Uint8Array(digest)).join(",");
-              if (first === null) {
-                const decoded = await createImageBitmap(result.image);
-                const check = new OffscreenCanvas(decoded.width, decoded.height).getContext("2d")!;
-                check.drawImage(decoded, 0, 0);
-                const pixels = check.getImageData(0, 0, decoded.width, decoded.height).data;
-                first = {
-                  seed: result.seed,
-                  pngType: result.image.type,
-                  pngMatches: pixels.every((value: number, i: number) =>
-                    value === result.imageData.data[i]
-                  ),
-                };
-              }
+    await t.step(
+      "every image input gives the same edit for the same pixels and seed",
+      async () => {
+        const outcome = await page.evaluate(async ([sdk, manifest, sample]) => {
+          const { createEditor } = await import(sdk);
+          const editor = await createEditor({ manifest, device: "auto" });
+          const blob = await (await fetch(sample)).blob();
+          const bitmap = await createImageBitmap(blob);
+          const canvas = document.createElement("canvas");
+          canvas.width = bitmap.width;
+          canvas.height = bitmap.height;
+          const context = canvas.getContext("2d")!;
+          context.drawImage(bitmap, 0, 0);
+          const image = new Image();
+          image.src = sample;
+          const inputs: Record<string, unknown> = {
+            blob,
+            url: sample,
+            imageData: context.getImageData(0, 0, canvas.width, canvas.height),
+            bitmap,
+            canvas,
+            img: image,
+          };
+          const digests: Record<string, string> = {};
+          let first: { seed: number; pngType: string; pngMatches: boolean } | null = null;
+          for (const [kind, input] of Object.entries(inputs)) {
+            const result = await editor.edit({
+              image: input,
+              instruction: "make the purple triangle white",
+              seed: 11,
+              steps: 4,
+            });
+            const digest = await crypto.subtle.digest("SHA-256", result.imageData.data);
+            digests[kind] = Array.from(new Uint8Array(digest)).join(",");
+            if (first === null) {
+              const decoded = await createImageBitmap(result.image);
+              const check = new OffscreenCanvas(decoded.width, decoded.height).getContext("2d")!;
+              check.drawImage(decoded, 0, 0);
+              const pixels = check.getImageData(0, 0, decoded.width, decoded.height).data;
+              first = {
+                seed: result.seed,
+                pngType: result.image.type,
+                pngMatches: pixels.every((value: number, i: number) =>
+                  value === result.imageData.data[i]
+                ),
+              };
             }
-            await editor.dispose();
-            return { device: editor.device, reason: editor.reason, digests, first };
-          }, [SDK, app.manifest, SAMPLE]);
-          assert.equal(outcome.device, "wasm");
-          assert.match(outcome.reason, /software fallback/);
-          const kinds = Object.keys(outcome.digests);
-          assert.equal(new Set(Object.values(outcome.digests)).size, 1, JSON.stringify(kinds));
-          assert.deepEqual(outcome.first, { seed: 11, pngType: "image/png", pngMatches: true });
-        },
-      );
-
-      await t.step(
-        "errors are typed: unsupported file, empty instruction, after dispose",
-        async () => {
-          const codes = await page.evaluate(async ([sdk, manifest]) => {
-            const { createEditor } = await import(sdk);
-            const editor = await createEditor({ manifest, device: "wasm" });
-            const image = new ImageData(32, 32);
-            const codeOf = (promise: Promise<unknown>) =>
-              promise.then(() => "resolved", (error: { code?: string }) => error.code);
-            const gif = new Blob([
-              new TextEncoder().encode("GIF89a\x01\x00\x01\x00\x00\x00\x00;\x00\x00\x00\x00"),
-            ]);
-            const result: Record<string, string | undefined> = {
-              gif: await codeOf(editor.edit({ image: gif, instruction: "make it blue" })),
-              empty: await codeOf(editor.edit({ image, instruction: "   " })),
-              steps: await codeOf(editor.edit({ image, instruction: "make it blue", steps: 0 })),
-              missing: await codeOf(editor.edit({ image: "/samples/none.png", instruction: "x" })),
-              disposed: "",
-            };
-            await editor.dispose();
-            result.disposed = await codeOf(editor.edit({ image, instruction: "make it blue" }));
-            return result;
-          }, [SDK, app.manifest]);
-          assert.deepEqual(codes, {
-            gif: "unsupported_format",
-            empty: "invalid_input",
-            steps: "invalid_option",
-            missing: "not_found",
-            disposed: "internal",
-          });
-        },
-      );
-
-      await t.step("worker: false runs the engine on the page's thread", async () => {
-        const size = await page.evaluate(async ([sdk, manifest, sample]) => {
-          const { createEditor } = await import(sdk);
-          const editor = await createEditor({ manifest, device: "wasm", worker: false });
-          const result = await editor.edit({
-            image: sample,
-            instruction: "remove the red square",
-            steps: 2,
-          });
+          }
           await editor.dispose();
-          return [result.imageData.width, result.imageData.height];
+          return { device: editor.device, reason: editor.reason, digests, first };
         }, [SDK, app.manifest, SAMPLE]);
-        assert.deepEqual(size, [256, 256]);
-      });
+        assert.equal(outcome.device, "wasm");
+        assert.match(outcome.reason, /software fallback/);
+        const kinds = Object.keys(outcome.digests);
+        assert.equal(new Set(Object.values(outcome.digests)).size, 1, JSON.stringify(kinds));
+        assert.deepEqual(outcome.first, { seed: 11, pngType: "image/png", pngMatches: true });
+      },
+    );
 
-      await t.step("cache: false downloads in the worker and stores nothing", async () => {
-        profile.modelRequests.length = 0;
-        const stored = await page.evaluate(async ([sdk, manifest]) => {
+    await t.step(
+      "errors are typed: unsupported file, empty instruction, after dispose",
+      async () => {
+        const codes = await page.evaluate(async ({ sdk, manifest, gifBytes }) => {
           const { createEditor } = await import(sdk);
-          const downloads: number[] = [];
-          const editor = await createEditor({
+          const editor = await createEditor({ manifest, device: "wasm" });
+          const image = new ImageData(32, 32);
+          const codeOf = (promise: Promise<unknown>) =>
+            promise.then(() => "resolved", (error: { code?: string }) => error.code);
+          const gif = new Blob([new Uint8Array(gifBytes)]);
+          const result: Record<string, string | undefined> = {
+            gif: await codeOf(editor.edit({ image: gif, instruction: "make it blue" })),
+            empty: await codeOf(editor.edit({ image, instruction: "   " })),
+            steps: await codeOf(editor.edit({ image, instruction: "make it blue", steps: 0 })),
+            missing: await codeOf(editor.edit({ image: "/samples/none.png", instruction: "x" })),
+            disposed: "",
+          };
+          await editor.dispose();
+          result.disposed = await codeOf(editor.edit({ image, instruction: "make it blue" }));
+          return result;
+        }, { sdk: SDK, manifest: app.manifest, gifBytes: [...gifFile()] });
+        assert.deepEqual(codes, {
+          gif: "unsupported_format",
+          empty: "invalid_input",
+          steps: "invalid_option",
+          missing: "not_found",
+          disposed: "internal",
+        });
+      },
+    );
+
+    await t.step("worker: false runs the engine on the page's thread", async () => {
+      const size = await page.evaluate(async ([sdk, manifest, sample]) => {
+        const { createEditor } = await import(sdk);
+        const editor = await createEditor({ manifest, device: "wasm", worker: false });
+        const result = await editor.edit({
+          image: sample,
+          instruction: "remove the red square",
+          steps: 2,
+        });
+        await editor.dispose();
+        return [result.imageData.width, result.imageData.height];
+      }, [SDK, app.manifest, SAMPLE]);
+      assert.deepEqual(size, [256, 256]);
+    });
+
+    await t.step("cache: false downloads in the worker and stores nothing", async () => {
+      profile.modelRequests.length = 0;
+      const stored = await page.evaluate(async ([sdk, manifest]) => {
+        const { createEditor } = await import(sdk);
+        const downloads: number[] = [];
+        const editor = await createEditor({
+          manifest,
+          device: "wasm",
+          cache: false,
+          onProgress: (event: { type: string; loaded?: number }) => {
+            if (event.type === "download") downloads.push(event.loaded!);
+          },
+        });
+        await editor.edit({ image: new ImageData(40, 30), instruction: "make it red", steps: 2 });
+        await editor.dispose();
+        return { caches: await caches.keys(), downloads: downloads.length };
+      }, [SDK, app.manifest]);
+      // The earlier steps filled "editmgt-models"; this editor used no cache of its own.
+      assert.deepEqual(stored.caches, ["editmgt-models"]);
+      assert.ok(stored.downloads > 0);
+      assert.equal(modelFiles(profile.modelRequests).length, MODEL_FILES.length);
+    });
+
+    await t.step(
+      "aborting createEditor stops the download and a later load completes it",
+      async () => {
+        profile.modelRequests.length = 0;
+        const outcome = await page.evaluate(async ([sdk, manifest]) => {
+          const { createEditor, modelCache } = await import(sdk);
+          await modelCache().clear();
+          const controller = new AbortController();
+          const code = await createEditor({
             manifest,
             device: "wasm",
-            cache: false,
+            signal: controller.signal,
             onProgress: (event: { type: string; loaded?: number }) => {
-              if (event.type === "download") downloads.push(event.loaded!);
+              if (event.type === "download" && event.loaded! > 0) controller.abort();
             },
-          });
-          await editor.edit({ image: new ImageData(40, 30), instruction: "make it red", steps: 2 });
+          }).then(() => "created", (error: { code?: string }) => error.code);
+          const hadModel = await modelCache().has(manifest);
+          const editor = await createEditor({ manifest, device: "wasm" });
+          const hasModel = await modelCache().has(manifest);
           await editor.dispose();
-          return { caches: await caches.keys(), downloads: downloads.length };
+          return { code, hadModel, hasModel };
         }, [SDK, app.manifest]);
-        // The earlier steps filled "editmgt-models"; this editor used no cache of its own.
-        assert.deepEqual(stored.caches, ["editmgt-models"]);
-        assert.ok(stored.downloads > 0);
-        assert.equal(modelFiles(profile.modelRequests).length, manifestFiles.length);
-      });
-
-      await t.step(
-        "aborting createEditor stops the download and a later load completes it",
-        async () => {
-          profile.modelRequests.length = 0;
-          const outcome = await page.evaluate(async ([sdk, manifest]) => {
-            const { createEditor, modelCache } = await import(sdk);
-            await modelCache().clear();
-            const controller = new AbortController();
-            const code = await createEditor({
-              manifest,
-              device: "wasm",
-              signal: controller.signal,
-              onProgress: (event: { type: string; loaded?: number }) => {
-                if (event.type === "download" && event.loaded! > 0) controller.abort();
-              },
-            }).then(() => "created", (error: { code?: string }) => error.code);
-            const hadModel = await modelCache().has(manifest);
-            const editor = await createEditor({ manifest, device: "wasm" });
-            const hasModel = await modelCache().has(manifest);
-            await editor.dispose();
-            return { code, hadModel, hasModel };
-          }, [SDK, app.manifest]);
-          assert.deepEqual(outcome, { code: "aborted", hadModel: false, hasModel: true });
-        },
-      );
-    } finally {
-      await profile.close();
-      await app.close();
-    }
+        assert.deepEqual(outcome, { code: "aborted", hadModel: false, hasModel: true });
+      },
+    );
   },
 });

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Demo, type DemoGlobals, openProfile, startApp } from "./harness.ts";
+import { startApp, withScenario } from "./harness.ts";
 
 const [model = "models/editmgt-tiny", devices = "wasm,webgpu,remote", steps = "12"] = Deno.args;
 
@@ -17,27 +17,23 @@ const app = await startApp({ model });
 const rows: string[] = [];
 try {
   for (const device of devices.split(",")) {
-    const profile = await openProfile();
-    const demo = new Demo(profile.page, app);
-    try {
-      const times: string[] = [];
+    const times = await withScenario(app, async ({ demo }) => {
+      const cells: string[] = [];
       for (const run of ["cold", "warm"]) {
         await demo.goto(device);
         await demo.pickSample(0);
         await demo.set("steps", steps);
-        const outcome = await demo.edit(600_000);
-        if (outcome !== "done") throw new Error(`${device} ${run}: ${await demo.errorText()}`);
-        const metrics = await profile.page.evaluate(() =>
-          (globalThis as unknown as DemoGlobals).demo.metrics
-        );
+        await demo.edit(600_000).catch((error) => {
+          throw new Error(`${device} ${run}: ${error.message}`);
+        });
+        const metrics = await demo.metrics();
         const seconds = (ms: number | null) => ms === null ? "-" : `${(ms / 1000).toFixed(1)} s`;
-        times.push(`${seconds(metrics.readyAt)} / ${seconds(metrics.firstEditAt)}`);
+        cells.push(`${seconds(metrics.readyAt)} / ${seconds(metrics.firstEditAt)}`);
         await demo.screenshot(`first-edit-${device}-${run}`);
       }
-      rows.push(`| ${device} | ${steps} | ${times.join(" | ")} |`);
-    } finally {
-      await profile.close();
-    }
+      return cells;
+    });
+    rows.push(`| ${device} | ${steps} | ${times.join(" | ")} |`);
   }
 } finally {
   await app.close();
