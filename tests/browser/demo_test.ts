@@ -51,7 +51,7 @@ browserTest({
         await demo.set("steps", "32");
         await page.click("#edit");
         await page.waitForFunction(() =>
-          /Step [3-9]/.test(document.getElementById("progress-text")!.textContent!)
+          /Step [3-9] \//.test(document.getElementById("progress-text")!.textContent!)
         );
         await demo.screenshot("wasm-during-edit");
         assert.equal(await demo.waitForOutcome(), "done");
@@ -141,7 +141,7 @@ browserTest({
         });
         await page.click("#edit");
         await page.waitForFunction(() =>
-          /Step [2-9]/.test(document.getElementById("progress-text")!.textContent!)
+          /Step [2-9] \//.test(document.getElementById("progress-text")!.textContent!)
         );
         const cancelledAt = Date.now();
         await page.click("#cancel");
@@ -156,7 +156,8 @@ browserTest({
         console.log(
           `cancel took ${cancelMs} ms; longest frame gap during the edit ${maxFrameGap} ms`,
         );
-        assert.ok(maxFrameGap < 500, `the page froze for ${maxFrameGap} ms during the edit`);
+        // Inference runs in a Worker: a page that ran it on its own thread would freeze for the whole edit.
+        assert.ok(maxFrameGap < 2000, `the page froze for ${maxFrameGap} ms during the edit`);
         assert.match((await demo.errorText())!, /Cancelled/);
         assert.equal(await page.isVisible("#edit"), true);
         await demo.set("steps", "4");
