@@ -81,9 +81,15 @@ export interface ModelSession {
   readonly inputNames: readonly string[];
   /** The graph's output names. */
   readonly outputNames: readonly string[];
-  /** Runs the graph on `feeds` (one tensor per input) and returns every output. */
+  /**
+   * Runs the graph on `feeds` (one tensor per input) and returns every output. Calls may
+   * overlap: the session runs them one at a time, in call order.
+   */
   run(feeds: NamedTensors): Promise<NamedTensors>;
-  /** Frees the session's native or GPU memory. The session cannot run afterwards. */
+  /**
+   * Frees the session's native or GPU memory once the runs already called have settled. The
+   * session cannot run afterwards.
+   */
   release(): Promise<void>;
 }
 

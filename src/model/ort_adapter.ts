@@ -111,40 +111,67 @@ function wrapSession(
   device: DeviceName,
   session: ort.InferenceSession,
 ): ModelSession {
+  const oneAtATime = serialQueue();
   let released = false;
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
-    async run(feeds: NamedTensors): Promise<NamedTensors> {
+    run(feeds: NamedTensors): Promise<NamedTensors> {
       if (released) {
-        throw new EditMGTError("internal", `the ${device} session was released; load it again`);
-      }
-      const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, tensor] of Object.entries(feeds)) {
-        ortFeeds[name] = new runtime.Tensor(tensor.type, tensor.data, tensor.dims);
-      }
-      let results: ort.InferenceSession.ReturnType;
-      try {
-        results = await session.run(ortFeeds);
-      } catch (cause) {
-        throw new EditMGTError(
-          "internal",
-          `onnxruntime (${device}) failed to run the graph: ${messageOf(cause)}`,
-          { cause, details: { device } },
+        return Promise.reject(
+          new EditMGTError("internal", `the ${device} session was released; load it again`),
         );
       }
-      const outputs: NamedTensors = {};
-      for (const [name, tensor] of Object.entries(results)) {
-        outputs[name] = await toModelTensor(name, tensor);
-      }
-      return outputs;
+      return oneAtATime(() => runSession(runtime, device, session, feeds));
     },
     async release(): Promise<void> {
       if (released) return;
       released = true;
-      await session.release();
+      await oneAtATime(() => session.release());
     },
   };
+}
+
+/**
+ * Returns a function that runs tasks one at a time, in call order. onnxruntime-web refuses a
+ * second `run` on a session while one is in flight ("Session already started" on its JSEP
+ * builds) or hangs (WebGPU), so every call to a session goes through one of these. A task that
+ * rejects does not hold up the tasks queued after it.
+ */
+function serialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
+  let previous: Promise<unknown> = Promise.resolve();
+  return (task) => {
+    const result = previous.then(task);
+    previous = result.catch(() => {});
+    return result;
+  };
+}
+
+async function runSession(
+  runtime: OrtRuntime,
+  device: DeviceName,
+  session: ort.InferenceSession,
+  feeds: NamedTensors,
+): Promise<NamedTensors> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, tensor] of Object.entries(feeds)) {
+    ortFeeds[name] = new runtime.Tensor(tensor.type, tensor.data, tensor.dims);
+  }
+  let results: ort.InferenceSession.ReturnType;
+  try {
+    results = await session.run(ortFeeds);
+  } catch (cause) {
+    throw new EditMGTError(
+      "internal",
+      `onnxruntime (${device}) failed to run the graph: ${messageOf(cause)}`,
+      { cause, details: { device } },
+    );
+  }
+  const outputs: NamedTensors = {};
+  for (const [name, tensor] of Object.entries(results)) {
+    outputs[name] = await toModelTensor(name, tensor);
+  }
+  return outputs;
 }
 
 async function toModelTensor(name: string, tensor: ort.Tensor): Promise<ModelTensor> {

@@ -291,7 +291,8 @@ export class EditPipeline {
     throwIfAborted(signal);
 
     const textStarted = now();
-    // One after the other: onnxruntime-web's WebGPU sessions hang on concurrent runs.
+    // In turn: both prompts go through the one text-encoder session, which runs a call at a time
+    // (src/model/ort_adapter.ts queues them), so encoding them at once would gain nothing.
     const negative = await this.#prompts.negative(options.negativePrompt);
     const instruction = await this.#prompts.instruction(input.instruction);
     const rows = keywordRows(instruction.tokens, { rows: options.rows, focus: options.focus });
