@@ -4,7 +4,6 @@
  * @module
  */
 
-import { EditMGTError } from "../errors/mod.ts";
 import type { Manifest } from "../schema/manifest.ts";
 import { EditOptionsSchema } from "../schema/options.ts";
 import type { PipelineEditOptions } from "./types.ts";
@@ -40,7 +39,7 @@ export interface ResolvedEditOptions {
 }
 
 /**
- * Validates `options` (the shared `EditOptionsSchema`, plus `previewEvery`) and fills the gaps
+ * Validates `options` against the shared `EditOptionsSchema` and fills the gaps
  * from the manifest's `defaults`: keyword rows, composite on, no previews, a fresh random seed.
  *
  * @throws {EditMGTError} `invalid_option`, listing every bad option.
@@ -59,8 +58,7 @@ export function resolveEditOptions(
   manifest: Manifest,
   options: PipelineEditOptions = {},
 ): ResolvedEditOptions {
-  const { previewEvery, ...shared } = options;
-  const parsed = parseWith(EditOptionsSchema, shared, "invalid_option");
+  const parsed = parseWith(EditOptionsSchema, options, "invalid_option");
   const defaults = manifest.defaults;
   return {
     steps: parsed.steps ?? defaults.steps,
@@ -74,18 +72,6 @@ export function resolveEditOptions(
     rows: parsed.rows ?? "keywords",
     focus: parsed.focus,
     composite: parsed.composite ?? true,
-    previewEvery: checkPreviewEvery(previewEvery),
+    previewEvery: parsed.previewEvery ?? 0,
   };
-}
-
-function checkPreviewEvery(value: unknown): number {
-  if (value === undefined) return 0;
-  if (!Number.isInteger(value) || (value as number) < 0) {
-    throw new EditMGTError(
-      "invalid_option",
-      `previewEvery must be a non-negative integer (0 = no previews), got ${JSON.stringify(value)}`,
-      { details: { option: "previewEvery" } },
-    );
-  }
-  return value as number;
 }

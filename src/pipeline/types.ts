@@ -35,11 +35,11 @@ export interface EditInput {
   options?: PipelineEditOptions;
 }
 
-/** The shared {@linkcode EditOptions} plus what only a local pipeline offers. */
-export interface PipelineEditOptions extends EditOptions {
-  /** Decode a preview image every this many steps (0 or absent: none). */
-  previewEvery?: number;
-}
+/**
+ * The options of one pipeline edit: the shared {@linkcode EditOptions}, the same as the server
+ * and the SDK accept.
+ */
+export type PipelineEditOptions = EditOptions;
 
 /** A map on a grid, row-major. */
 export interface GridMap<T extends Float32Array | Uint8Array> {

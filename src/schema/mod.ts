@@ -32,6 +32,7 @@ export {
   type EditRequest,
   editRequestJsonSchema,
   EditRequestSchema,
+  MAX_PREVIEW_EVERY,
   MAX_PROMPT_CHARS,
   MAX_REQUEST_STEPS,
 } from "./options.ts";

@@ -5,6 +5,8 @@ import type { Schema } from "./schema.ts";
 export const MAX_REQUEST_STEPS = 1000;
 /** Longest instruction or negative prompt, in characters. */
 export const MAX_PROMPT_CHARS = 2000;
+/** Most steps between two previews: an edit has at most {@linkcode MAX_REQUEST_STEPS} steps. */
+export const MAX_PREVIEW_EVERY = MAX_REQUEST_STEPS;
 
 /** Options of one edit; every field optional (the manifest's defaults fill the gaps). */
 export interface EditOptions {
@@ -30,7 +32,18 @@ export interface EditOptions {
   focus?: string;
   /** Paste untouched regions from the original pixels (default true). */
   composite?: boolean;
+  /**
+   * Decode a preview image every this many steps, 0 to {@linkcode MAX_PREVIEW_EVERY} (0 or
+   * absent: no previews). Previews go with the step progress events.
+   */
+  previewEvery?: number;
 }
+
+/** The one message for every way `previewEvery` can be wrong, with the value that was given. */
+const previewEveryError = (issue: { input?: unknown }) =>
+  `must be an integer in [0, ${MAX_PREVIEW_EVERY}] (0 = no previews), got ${
+    JSON.stringify(issue.input)
+  }`;
 
 const editOptions = z.strictObject({
   steps: z.int().min(1).max(MAX_REQUEST_STEPS).optional().describe("decoding steps"),
@@ -61,6 +74,11 @@ const editOptions = z.strictObject({
   composite: z.boolean().optional().describe(
     "paste untouched regions from the original pixels (default true)",
   ),
+  previewEvery: z.int({ error: previewEveryError })
+    .min(0, { error: previewEveryError })
+    .max(MAX_PREVIEW_EVERY, { error: previewEveryError })
+    .optional()
+    .describe("decode a preview image every k steps (with the step events); 0 = none"),
 });
 
 /**

@@ -12,31 +12,12 @@ import { type EditOptions, EditRequestSchema } from "../../schema/options.ts";
 import type { ServerLimits } from "../options.ts";
 import { assertSameSize, type CheckedImage, checkImage, decodeBase64Image } from "./images.ts";
 
-/** Most steps between two previews. */
-const MAX_PREVIEW_EVERY = 1000;
-
 /**
- * Parses the sampler options of a request: the shared `EditOptions`, plus `previewEvery`
- * (decode a preview every k steps; 0 or absent = none), which the contract lists and the
- * pipeline reads. `invalid_option` for anything wrong.
+ * Parses the sampler options of a request (absent: none) against the shared `EditOptions`
+ * schema. `invalid_option` for anything wrong.
  */
 export function parseEditOptions(value: unknown): EditOptions {
-  if (typeof value !== "object" || value === null || !("previewEvery" in value)) {
-    return parseWith(EditOptionsSchema, value ?? {}, "invalid_option");
-  }
-  const { previewEvery, ...shared } = value as Record<string, unknown>;
-  if (
-    !(typeof previewEvery === "number" && Number.isInteger(previewEvery) && previewEvery >= 0 &&
-      previewEvery <= MAX_PREVIEW_EVERY)
-  ) {
-    throw new EditMGTError(
-      "invalid_option",
-      `previewEvery must be an integer in [0, ${MAX_PREVIEW_EVERY}] (0 = no previews), got ` +
-        JSON.stringify(previewEvery),
-      { details: { option: "previewEvery" } },
-    );
-  }
-  return { ...parseWith(EditOptionsSchema, shared, "invalid_option"), previewEvery } as EditOptions;
+  return parseWith(EditOptionsSchema, value ?? {}, "invalid_option");
 }
 
 /** A validated edit request. */

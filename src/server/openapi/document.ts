@@ -41,24 +41,7 @@ function component(schema: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-/** The shared edit options plus `previewEvery`, which the server reads beside them. */
-function editOptions(): Record<string, unknown> {
-  const options = component(editOptionsJsonSchema()) as { properties: Record<string, unknown> };
-  return {
-    ...options,
-    properties: {
-      ...options.properties,
-      previewEvery: {
-        type: "integer",
-        minimum: 0,
-        maximum: 1000,
-        description: "decode a preview every k steps (SSE preview events); 0 = none",
-      },
-    },
-  };
-}
-
-/** The shared edit request, its options referring to {@linkcode editOptions}. */
+/** The shared edit request, its options referring to the `EditOptions` component. */
 function editRequest(): { properties: Record<string, unknown>; required?: string[] } {
   const request = component(editRequestJsonSchema()) as {
     properties: Record<string, unknown>;
@@ -110,7 +93,7 @@ export function componentSchemas(): Record<string, unknown> {
     ...Object.fromEntries(
       Object.entries(schemas).map(([id, schema]) => [id, component(schema)]),
     ),
-    EditOptions: editOptions(),
+    EditOptions: component(editOptionsJsonSchema()),
     EditRequest: editRequest(),
     EditJsonBody: editJsonBody(),
     Manifest: component(manifestJsonSchema()),
