@@ -6,7 +6,7 @@ export const MAX_REQUEST_STEPS = 1000;
 /** Longest instruction or negative prompt, in characters. */
 export const MAX_PROMPT_CHARS = 2000;
 /** Most steps between two previews: an edit has at most {@linkcode MAX_REQUEST_STEPS} steps. */
-export const MAX_PREVIEW_EVERY = MAX_REQUEST_STEPS;
+export const MAX_PREVIEW_EVERY: number = MAX_REQUEST_STEPS;
 
 /** Options of one edit; every field optional (the manifest's defaults fill the gaps). */
 export interface EditOptions {
