@@ -10,16 +10,20 @@
  * - `MAX_JOBS`: edits queued or running at once before 429 (default 16)
  * - `RATE_LIMIT`: edit submissions per minute per client (default 60; 0 turns it off)
  *
+ * Before serving, it builds the browser SDK into dist/sdk when its sources changed since the
+ * bundle there was built ({@linkcode buildSdkIfStale}).
+ *
  * @module
  */
 
 import { createApp } from "../../src/server/mod.ts";
 import type { DeviceName } from "../../src/model/backend.ts";
+import { sha256Hex } from "../../src/model/verify.ts";
 
 const TRAINED_MODEL = "models/editmgt-tiny";
 const FIXTURE_MODEL = "tests/fixtures/tiny-random";
 
-async function exists(path: string): Promise<boolean> {
+async function exists(path: string | URL): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;
@@ -33,15 +37,93 @@ async function defaultModel(): Promise<string> {
   return await exists(`${TRAINED_MODEL}/manifest.json`) ? TRAINED_MODEL : FIXTURE_MODEL;
 }
 
-/** Builds dist/sdk when it is missing and the SDK's build script exists. */
-async function buildSdkIfMissing(): Promise<void> {
-  if (await exists("dist/sdk") || !await exists("sdk/build.ts")) return;
-  const build = new URL("../../sdk/build.ts", import.meta.url).href;
+/** The repository this example lives in; the SDK is built from and into it. */
+const REPOSITORY = new URL("../../", import.meta.url);
+/**
+ * What the SDK bundle is made of: its sources, the library sources they import (all of src/,
+ * which is cheaper to read than to trace the imports) and the dependency versions.
+ */
+const SDK_INPUTS = ["sdk/", "src/", "deno.json", "deno.lock"];
+/** The file in the bundle folder that holds the digest of the inputs it was built from. */
+const BUILD_STAMP = ".build-stamp";
+
+/** Relative paths of every file under `entry` (a folder ending in `/`, or a file). */
+async function filesUnder(repository: URL, entry: string): Promise<string[]> {
+  if (!entry.endsWith("/")) return await exists(new URL(entry, repository)) ? [entry] : [];
+  const files: string[] = [];
+  for await (const child of Deno.readDir(new URL(entry, repository))) {
+    const path = `${entry}${child.name}${child.isDirectory ? "/" : ""}`;
+    if (child.isDirectory) files.push(...await filesUnder(repository, path));
+    else if (child.isFile) files.push(path);
+  }
+  return files;
+}
+
+/**
+ * The sha256 of the SDK bundle's inputs in `repository`: of every input file's path and
+ * contents, in path order. It changes whenever a file is added, removed, renamed or edited.
+ */
+export async function sdkInputsDigest(repository: URL): Promise<string> {
+  const files = (await Promise.all(SDK_INPUTS.map((entry) => filesUnder(repository, entry))))
+    .flat().sort();
+  const lines = await Promise.all(
+    files.map(async (path) =>
+      `${path} ${await sha256Hex(await Deno.readFile(new URL(path, repository)))}`
+    ),
+  );
+  return await sha256Hex(new TextEncoder().encode(lines.join("\n")));
+}
+
+/** Whether the bundle in `outdir` was built from inputs with `digest` (false when unbuilt). */
+export async function sdkBundleIsCurrent(outdir: URL, digest: string): Promise<boolean> {
   try {
-    const module: { buildSdk?: () => Promise<unknown> } = await import(build);
-    await module.buildSdk?.();
+    return (await Deno.readTextFile(new URL(BUILD_STAMP, outdir))).trim() === digest;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** Bundles the SDK into `outdir`, replacing what is there. */
+export type SdkBuilder = (outdir: URL) => Promise<unknown>;
+
+/** Where {@linkcode buildSdkIfStale} builds from and into. */
+export interface SdkBuildOptions {
+  /** The repository holding sdk/ and src/ (default: this one). */
+  repository?: URL;
+  /** The bundle folder (default `dist/sdk/` in the repository, which the server serves). */
+  outdir?: URL;
+  /** The build (default: `buildSdk` of the repository's sdk/build.ts). */
+  build?: SdkBuilder;
+}
+
+/**
+ * Builds the SDK unless the bundle folder was built from the current inputs, so that a server
+ * started after a `git pull` never serves a bundle of older sources. When the bundle is up to
+ * date this only reads and hashes the inputs (about 1 MB). A bundle built without a stamp (by
+ * `deno task build:sdk`) is rebuilt once. A failed build is logged, not thrown: the API works
+ * without the SDK. Returns whether it built.
+ */
+export async function buildSdkIfStale(options: SdkBuildOptions = {}): Promise<boolean> {
+  const repository = options.repository ?? REPOSITORY;
+  const outdir = options.outdir ?? new URL("dist/sdk/", repository);
+  const buildScript = new URL("sdk/build.ts", repository);
+  if (!await exists(buildScript)) return false;
+  const digest = await sdkInputsDigest(repository);
+  if (await sdkBundleIsCurrent(outdir, digest)) return false;
+  const build = options.build ?? (async (target: URL) => {
+    const module: { buildSdk: (options: { outdir: URL }) => Promise<unknown> } = await import(
+      buildScript.href
+    );
+    await module.buildSdk({ outdir: target });
+  });
+  try {
+    await build(outdir);
+    await Deno.writeTextFile(new URL(BUILD_STAMP, outdir), `${digest}\n`);
+    return true;
   } catch (error) {
     console.error(JSON.stringify({ level: "warn", msg: "SDK build failed", error: String(error) }));
+    return false;
   }
 }
 
@@ -61,32 +143,37 @@ const number = (name: string) => {
 const list = (value: string | undefined) =>
   (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
 
-await buildSdkIfMissing();
-const models = list(Deno.env.get("MODEL"));
-const app = createApp({
-  models: models.length > 0 ? models : [await defaultModel()],
-  kv: await kvLocation(),
-  device: (Deno.env.get("DEVICE") ?? "node") as DeviceName,
-  worker: Deno.env.get("WORKER") !== "0",
-  apiKeys: list(Deno.env.get("API_KEYS")),
-  queue: { maxJobs: number("MAX_JOBS") },
-  rateLimit: number("RATE_LIMIT") === 0
-    ? false
-    : { requests: number("RATE_LIMIT") ?? 60, windowMs: 60_000 },
-});
-const server = Deno.serve({
-  port: Number(Deno.env.get("PORT") ?? 8000),
-  hostname: Deno.env.get("HOSTNAME") ?? "127.0.0.1",
-  onListen: ({ hostname, port }) =>
-    console.log(
-      JSON.stringify({ level: "info", msg: "listening", url: `http://${hostname}:${port}/` }),
-    ),
-}, app.fetch);
+/** Builds the SDK when stale, opens the KV, loads the models and serves until SIGINT/SIGTERM. */
+async function serve(): Promise<void> {
+  await buildSdkIfStale();
+  const models = list(Deno.env.get("MODEL"));
+  const app = createApp({
+    models: models.length > 0 ? models : [await defaultModel()],
+    kv: await kvLocation(),
+    device: (Deno.env.get("DEVICE") ?? "node") as DeviceName,
+    worker: Deno.env.get("WORKER") !== "0",
+    apiKeys: list(Deno.env.get("API_KEYS")),
+    queue: { maxJobs: number("MAX_JOBS") },
+    rateLimit: number("RATE_LIMIT") === 0
+      ? false
+      : { requests: number("RATE_LIMIT") ?? 60, windowMs: 60_000 },
+  });
+  const server = Deno.serve({
+    port: Number(Deno.env.get("PORT") ?? 8000),
+    hostname: Deno.env.get("HOSTNAME") ?? "127.0.0.1",
+    onListen: ({ hostname, port }) =>
+      console.log(
+        JSON.stringify({ level: "info", msg: "listening", url: `http://${hostname}:${port}/` }),
+      ),
+  }, app.fetch);
 
-const shutdown = async () => {
-  await server.shutdown();
-  await app.close();
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGINT", shutdown);
-Deno.addSignalListener("SIGTERM", shutdown);
+  const shutdown = async () => {
+    await server.shutdown();
+    await app.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", shutdown);
+  Deno.addSignalListener("SIGTERM", shutdown);
+}
+
+if (import.meta.main) await serve();
