@@ -28,6 +28,7 @@ export {
   alignOffsets,
   loadTokenizer,
   type TextLayout,
+  type TextTokenizer,
   type TextTokens,
   tokenizeText,
 } from "./tokenize.ts";

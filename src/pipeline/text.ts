@@ -6,20 +6,19 @@
  * @module
  */
 
-import type { Tokenizer } from "@huggingface/tokenizers";
 import { EditMGTError } from "../errors/mod.ts";
 import type { ModelComponents, TextFeatures, TextTokenIds } from "../model/components.ts";
 import type { ModelPackage } from "../model/package.ts";
 import type { Manifest } from "../schema/manifest.ts";
 import { MAX_PROMPT_CHARS } from "../schema/options.ts";
-import { loadTokenizer, type TextTokens, tokenizeText } from "./tokenize.ts";
+import { loadTokenizer, type TextTokenizer, type TextTokens, tokenizeText } from "./tokenize.ts";
 
 /** The tokenizers of a model: one for the context encoder, maybe another for the pooled one. */
 export interface ModelTokenizers {
   /** Tokenizer of the context (per-token) text encoder: its positions are attention rows. */
-  context: Tokenizer;
+  context: TextTokenizer;
   /** Tokenizer of a separate pooled text encoder, or null when one encoder serves both. */
-  pooled: Tokenizer | null;
+  pooled: TextTokenizer | null;
 }
 
 /** An encoded instruction. */
@@ -42,7 +41,7 @@ export async function loadModelTokenizers(model: ModelPackage): Promise<ModelTok
   const tokenizers = model.manifest.components.filter((component) =>
     component.kind === "tokenizer"
   );
-  const read = async (name: string): Promise<Tokenizer> => {
+  const read = async (name: string): Promise<TextTokenizer> => {
     const files = await model.readComponent(name);
     const file = files.find((candidate) => candidate.path.endsWith(".json")) ?? files[0];
     let json: unknown;

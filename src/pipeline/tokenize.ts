@@ -12,6 +12,23 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { EditMGTError } from "../errors/mod.ts";
 import type { TokenizedText } from "../localize/mod.ts";
 
+/**
+ * A loaded tokenizer, as far as {@linkcode tokenizeText} needs one: it encodes text to token ids
+ * and token strings, with or without the special tokens its post-processor adds.
+ * {@linkcode loadTokenizer} returns one (a `Tokenizer` of `@huggingface/tokenizers`); any object
+ * with this `encode` serves.
+ */
+export interface TextTokenizer {
+  /**
+   * Encodes `text`: `ids[i]` is the id of the token whose string is `tokens[i]`. With
+   * `add_special_tokens`, the post-processor's special tokens are added around the content.
+   */
+  encode(
+    text: string,
+    options: { add_special_tokens: boolean },
+  ): { ids: readonly number[]; tokens: readonly string[] };
+}
+
 /** How one text encoder expects its `input_ids`: fixed length, pad id and pad side. */
 export interface TextLayout {
   /** Number of positions T (manifest `text.length`). */
@@ -54,7 +71,7 @@ export interface TextTokens extends TokenizedText {
  * const tokenizer = loadTokenizer(json);
  * ```
  */
-export function loadTokenizer(json: unknown): Tokenizer {
+export function loadTokenizer(json: unknown): TextTokenizer {
   const model = (json as { model?: { unk_token?: unknown } } | null)?.model;
   const config = typeof model?.unk_token === "string" ? { unk_token: model.unk_token } : {};
   try {
@@ -91,7 +108,11 @@ export function loadTokenizer(json: unknown): Tokenizer {
  * console.log(tokens.offsets[1]); // [4, 7]
  * ```
  */
-export function tokenizeText(tokenizer: Tokenizer, text: string, layout: TextLayout): TextTokens {
+export function tokenizeText(
+  tokenizer: TextTokenizer,
+  text: string,
+  layout: TextLayout,
+): TextTokens {
   const full = tokenizer.encode(text, { add_special_tokens: true });
   const content = tokenizer.encode(text, { add_special_tokens: false });
   const prefix = commonPrefixLength(full.ids, content.ids);
