@@ -12,7 +12,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { createEngine, type Engine } from "../engine/engine.ts";
 import { EditMGTError } from "../errors/mod.ts";
 import { apiKeyAuth } from "./auth/index.ts";
-import type { ServerEnv } from "./context.ts";
+import type { ServerBindings, ServerEnv } from "./context.ts";
 import { editRoutes } from "./edits/routes.ts";
 import { handleError, notFound } from "./errors.ts";
 import { healthRoutes } from "./health/index.ts";
@@ -41,8 +41,28 @@ export interface ServerLifecycle {
   close(): Promise<void>;
 }
 
-/** The app `createApp` returns: a Hono app with {@linkcode ServerLifecycle}. */
-export type EditServer = Hono<ServerEnv> & ServerLifecycle;
+/**
+ * The app `createApp` returns: a Hono app, typed by what callers use (its fetch handler, and
+ * `request` to call it without a server) and {@linkcode ServerLifecycle}. Its type does not
+ * expose Hono's, so a Hono upgrade changes nothing here; to serve it under another Hono app,
+ * mount its handler: `parent.mount("/editmgt", server.fetch)`.
+ */
+export interface EditServer extends ServerLifecycle {
+  /**
+   * Answers one request; a bound function, to pass as is: `Deno.serve(server.fetch)`. The
+   * second argument (what `Deno.serve` gives) tells the client's address to client ids.
+   */
+  readonly fetch: (request: Request, bindings?: ServerBindings) => Response | Promise<Response>;
+  /**
+   * Answers a request made in process, with no server: `input` is a path (`"/v1/models"`), a
+   * URL or a `Request`, `init` as for `fetch`. For tests and scripts.
+   */
+  readonly request: (
+    input: RequestInfo | URL,
+    init?: RequestInit,
+    bindings?: ServerBindings,
+  ) => Response | Promise<Response>;
+}
 
 /** Version reported in the OpenAPI document. */
 const API_VERSION = "0.1.0";
