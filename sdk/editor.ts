@@ -71,8 +71,6 @@ export interface EditorRequest extends EditOptions {
    * regenerate) or a token mask on the model's VQ grid.
    */
   mask?: ImageInput | BinaryMask;
-  /** Send a preview image with every k-th step event (0 or absent = none). */
-  previewEvery?: number;
 }
 
 /** Cancellation and progress for one call. */
