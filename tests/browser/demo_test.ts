@@ -50,9 +50,7 @@ browserTest({
       async () => {
         await demo.set("steps", "32");
         await page.click("#edit");
-        await page.waitForFunction(() =>
-          /Step [3-9] \//.test(document.getElementById("progress-text")!.textContent!)
-        );
+        await demo.waitForStep(3);
         await demo.screenshot("wasm-during-edit");
         assert.equal(await demo.waitForOutcome(), "done");
         const { previews } = await demo.metrics();
@@ -140,9 +138,7 @@ browserTest({
           requestAnimationFrame(tick);
         });
         await page.click("#edit");
-        await page.waitForFunction(() =>
-          /Step [2-9] \//.test(document.getElementById("progress-text")!.textContent!)
-        );
+        await demo.waitForStep(2);
         const cancelledAt = Date.now();
         await page.click("#cancel");
         assert.equal(await demo.waitForOutcome(30_000), "cancelled");

@@ -353,6 +353,19 @@ export class Demo {
     }
   }
 
+  /**
+   * Waits until a started edit's progress text reports step `index` or a later one ("Step 7 / 48"),
+   * whatever number the first poll sees, so a fast edit cannot skip past the wait.
+   */
+  async waitForStep(index: number): Promise<void> {
+    await this.page.waitForFunction((least) => {
+      const match = /Step (\d+) \/ \d+/.exec(
+        document.getElementById("progress-text")?.textContent ?? "",
+      );
+      return match !== null && Number(match[1]) >= least;
+    }, index);
+  }
+
   /** Waits for the outcome state of a started edit ("done", "error" or "cancelled"). */
   async waitForOutcome(timeout = 120_000): Promise<string> {
     await this.page.waitForFunction(
