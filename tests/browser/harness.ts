@@ -366,6 +366,29 @@ export class Demo {
     }, index);
   }
 
+  /**
+   * Arms the page to click Cancel itself as soon as the next edit's progress text reports step
+   * `index` ("Step 2 / 48"): a click from the test process can come after a fast edit has ended.
+   * Resolves to a function that returns the milliseconds from that click to now.
+   */
+  async cancelAtStep(index: number): Promise<() => Promise<number>> {
+    await this.page.evaluate((least) => {
+      const text = document.getElementById("progress-text")!;
+      const observer = new MutationObserver(() => {
+        const match = /Step (\d+) \/ \d+/.exec(text.textContent ?? "");
+        if (match === null || Number(match[1]) < least) return;
+        observer.disconnect();
+        (globalThis as unknown as { cancelClickedAt: number }).cancelClickedAt = performance.now();
+        document.getElementById("cancel")!.click();
+      });
+      observer.observe(text, { childList: true, characterData: true, subtree: true });
+    }, index);
+    return () =>
+      this.page.evaluate(() =>
+        performance.now() - (globalThis as unknown as { cancelClickedAt: number }).cancelClickedAt
+      );
+  }
+
   /** Waits for the outcome state of a started edit ("done", "error" or "cancelled"). */
   async waitForOutcome(timeout = 120_000): Promise<string> {
     await this.page.waitForFunction(
