@@ -44,7 +44,6 @@ export type {
   GridMap,
   ImageSource,
   MaskSource,
-  PipelineEditOptions,
   ReadyProgress,
   StepProgress,
 } from "./types.ts";

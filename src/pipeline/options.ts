@@ -5,8 +5,7 @@
  */
 
 import type { Manifest } from "../schema/manifest.ts";
-import { EditOptionsSchema } from "../schema/options.ts";
-import type { PipelineEditOptions } from "./types.ts";
+import { type EditOptions, EditOptionsSchema } from "../schema/options.ts";
 import { parseWith } from "../schema/parse.ts";
 import { randomSeed } from "../sampler/rng.ts";
 
@@ -56,7 +55,7 @@ export interface ResolvedEditOptions {
  */
 export function resolveEditOptions(
   manifest: Manifest,
-  options: PipelineEditOptions = {},
+  options: EditOptions = {},
 ): ResolvedEditOptions {
   const parsed = parseWith(EditOptionsSchema, options, "invalid_option");
   const defaults = manifest.defaults;

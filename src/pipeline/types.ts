@@ -32,14 +32,8 @@ export interface EditInput {
    */
   mask?: MaskSource;
   /** Sampler and localization options; the model manifest's defaults fill the gaps. */
-  options?: PipelineEditOptions;
+  options?: EditOptions;
 }
-
-/**
- * The options of one pipeline edit: the shared {@linkcode EditOptions}, the same as the server
- * and the SDK accept.
- */
-export type PipelineEditOptions = EditOptions;
 
 /** A map on a grid, row-major. */
 export interface GridMap<T extends Float32Array | Uint8Array> {

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import type { NamedTensors } from "../../src/model/backend.ts";
 import { STREAM, Xoshiro128 } from "../../src/sampler/rng.ts";
-import type { PipelineEditOptions } from "../../src/pipeline/types.ts";
+import type { EditOptions } from "../../src/schema/options.ts";
 import { ids, loadTinyRandom, ORT_SANITIZERS } from "./fixture.ts";
 
 const GOLDEN = new URL("../fixtures/sampler-parity/", import.meta.url);
@@ -27,7 +27,7 @@ interface ParityCase {
   instruction: string;
   negativePrompt: string;
   image: string;
-  options: PipelineEditOptions & { seed: number; steps: number };
+  options: EditOptions & { seed: number; steps: number };
   mask?: number[];
   inputIds: { negative: number[]; instruction: number[] };
   rows: "all" | number[];
