@@ -1,8 +1,8 @@
 """Command line: ``/usr/bin/python3 -m tools.evaluate --bundle runs/tiny --out DIR [--per-type N]``.
 
 Phase 1 sweeps guidance with region hold off; phase 2 sweeps lambda (keyword rows and all rows, plus
-"auto") at the best guidance of phase 1; phase 3 (optional) tries other gammas and step counts at the best
-setting so far. Writes DIR/report.json (every per-case row), DIR/report.md and DIR/grid.png.
+"auto") at the best guidance of phase 1; phase 3 (optional) tries other gammas, step counts and Gumbel
+temperatures at the best setting so far. Writes DIR/report.json (every per-case row), DIR/report.md and DIR/grid.png.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--gammas", type=_floats, default=[], help="phase 3: other gammas at the best setting")
     parser.add_argument("--steps", type=lambda t: [int(v) for v in t.split(",")], default=[],
                         help="phase 3: other step counts at the best setting")
+    parser.add_argument("--temperatures", type=_floats, default=[],
+                        help="phase 3: other first Gumbel temperatures (linspace(T, 0, steps)) at the best setting")
     parser.add_argument("--gamma", type=float, default=1.1)
     parser.add_argument("--localization-blocks", type=lambda t: [int(v) for v in t.split(",")],
                         help="override the bundle's localization blocks (global block indices)")
@@ -112,6 +114,10 @@ def main() -> None:
         write()
     for steps in args.steps:
         run(replace(best, steps=steps))
+        write()
+    best = Setting(**{k: v for k, v in choose(runs)["default"]["setting"].items() if k != "name"})
+    for temperature in args.temperatures:
+        run(replace(best, temperature=temperature))
         write()
     evaluation.close()
     default = choose(runs)["default"]

@@ -2,7 +2,7 @@
 
     /usr/bin/python3 -m tools.evaluate.defaults --report DIR/report.json --manifest models/editmgt-tiny/manifest.json
 
-Takes ``choice.default`` of report.json (steps, guidance, gamma, lambda); the manifest is validated against
+Takes ``choice.default`` of report.json (steps, guidance, gamma, lambda, temperature); the manifest is validated against
 src/schema/manifest.schema.json by the exporter's ``write_manifest`` before it is written.
 """
 
@@ -19,7 +19,7 @@ def chosen_defaults(report: dict) -> dict:
     """Manifest ``defaults`` fields of the report's chosen setting."""
     setting = report["choice"]["default"]
     return {"steps": setting["steps"], "guidance": setting["guidance"], "gamma": setting["gamma"],
-            "lambda": setting["lam"]}
+            "lambda": setting["lam"], "temperature": [setting.get("temperature", 2.0), 0.0]}
 
 
 def main() -> None:

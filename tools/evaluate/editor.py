@@ -68,5 +68,6 @@ class Editor:
                          setting.guidance, self.blocks)
         rows = keyword_rows(instruction, self.tokenizer.length) if setting.rows == "keywords" else "all"
         result = sample_tokens(step, self.encode(image), self.mask_id, self.attention_grid, steps=setting.steps,
-                               lam=setting.lam, rows=rows, timestep_convention=self.timestep, seed=setting.seed)
+                               lam=setting.lam, rows=rows, temperature=(setting.temperature, 0.0),
+                               timestep_convention=self.timestep, seed=setting.seed)
         return Edit(self.decode(result.tokens), result.token_map, result.lam)

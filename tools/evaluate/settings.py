@@ -8,7 +8,8 @@ from typing import List, Union
 
 @dataclass(frozen=True)
 class Setting:
-    """Guidance, gamma, lambda (number or "auto"; 0 = region hold off), text rows and steps of one run."""
+    """Guidance, gamma, lambda (number or "auto"; 0 = region hold off), text rows, steps and the first Gumbel
+    temperature (``linspace(temperature, 0, steps)``; upstream's 2) of one run."""
 
     guidance: float = 2.0
     gamma: float = 1.1
@@ -16,12 +17,15 @@ class Setting:
     rows: str = "keywords"
     steps: int = 12
     seed: int = 0
+    temperature: float = 2.0
 
     @property
     def name(self) -> str:
-        """Short unique name, e.g. ``g2-y1.1-l0.5-kw-s12``."""
+        """Short unique name, e.g. ``g2-y1.1-l0.5-kw-s12`` (``-t1`` appended when the temperature is not 2)."""
         lam = self.lam if self.lam == "auto" else f"{float(self.lam):g}"
-        return f"g{self.guidance:g}-y{self.gamma:g}-l{lam}-{'kw' if self.rows == 'keywords' else 'all'}-s{self.steps}"
+        rows = "kw" if self.rows == "keywords" else "all"
+        temperature = "" if self.temperature == 2.0 else f"-t{self.temperature:g}"
+        return f"g{self.guidance:g}-y{self.gamma:g}-l{lam}-{rows}-s{self.steps}{temperature}"
 
     def as_dict(self) -> dict:
         """JSON form (with the name)."""
@@ -33,7 +37,7 @@ def parse_setting(text: str) -> Setting:
     fields = {}
     for pair in filter(None, (p.strip() for p in text.split(","))):
         key, _, value = pair.partition("=")
-        if key in ("guidance", "gamma"):
+        if key in ("guidance", "gamma", "temperature"):
             fields[key] = float(value)
         elif key in ("steps", "seed"):
             fields[key] = int(value)

@@ -12,6 +12,7 @@ from evaluate.report import grid_image, settings_table, summarize_run
 from evaluate.rows import EDIT_VERBS, STOP_WORDS, auto_lambda, keyword_rows
 from evaluate.run import load_cases
 from evaluate.sampler import sample_tokens
+from evaluate.defaults import chosen_defaults
 from evaluate.settings import Setting, parse_setting, standard_sweep
 
 REPO = Path(__file__).resolve().parents[3]
@@ -84,6 +85,11 @@ def test_settings_round_trip_and_sweep():
     setting = parse_setting("guidance=1.5,lam=auto,rows=all,steps=8")
     assert setting == Setting(guidance=1.5, lam="auto", rows="all", steps=8)
     assert setting.name == "g1.5-y1.1-lauto-all-s8"
+    cooler = parse_setting("guidance=1,steps=24,temperature=1")
+    assert cooler == Setting(guidance=1.0, steps=24, temperature=1.0)
+    assert cooler.name == "g1-y1.1-l0-kw-s24-t1"
+    assert chosen_defaults({"choice": {"default": cooler.as_dict()}}) == {
+        "steps": 24, "guidance": 1.0, "gamma": 1.1, "lambda": 0.0, "temperature": [1.0, 0.0]}
     with pytest.raises(ValueError):
         parse_setting("rows=some")
     names = [s.name for s in standard_sweep()]
