@@ -1,5 +1,6 @@
-"""Pieces of the training stages: VQ centring fold, EMA codebook restarts, masking, schedules."""
+"""Pieces of the training stages: VQ centring fold, EMA codebook restarts, masking, schedules, resume."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
 from common import cosine_lr, dilate, token_mask  # noqa: E402
 from editmgt.configs import vq_config  # noqa: E402
 from editmgt.vq import VQModel  # noqa: E402
-from train_transformer import sample_masks  # noqa: E402
+import train_transformer  # noqa: E402
+from train_transformer import HOLDOUT, sample_masks  # noqa: E402
 from train_vq import EmaCodebook, centred_decode, centred_encode, fold_centring  # noqa: E402
 
 
@@ -76,3 +78,30 @@ def test_token_mask_marks_tokens_touched_by_the_edit():
     mask[3, 62] = True
     tokens = token_mask(mask)
     assert tokens.shape == (16, 16) and tokens.sum() == 1 and tokens[0, 15]
+
+
+def test_transformer_training_resumes_and_continues_to_a_longer_budget(tmp_path, monkeypatch):
+    pairs, rng = HOLDOUT + 40, np.random.default_rng(0)
+    tokens, data, out = tmp_path / "tokens", tmp_path / "data", tmp_path / "transformer"
+    tokens.mkdir(), data.mkdir()
+    for name in ("source", "target"):
+        np.save(tokens / f"{name}.npy", rng.integers(0, 16, (pairs, 16, 16)).astype(np.int16))
+    np.save(tokens / "edit.npy", rng.random((pairs, 16, 16)) < 0.2)
+    (tokens / "stats.json").write_text(json.dumps({"pairs": pairs, "codebook_size": 16}))
+    (data / "meta.jsonl").write_text("".join(json.dumps({"instruction": "make the red circle blue"}) + "\n"
+                                             for _ in range(pairs)))
+
+    def train(*extra):
+        monkeypatch.setattr(sys, "argv", ["train_transformer.py", "--tokens", str(tokens), "--data", str(data),
+                                          "--out", str(out), "--batch", "4", *extra])
+        train_transformer.main()
+        state = torch.load(out / "checkpoint.pt")
+        return state["step"], state["spent"], state["budget_seconds"]
+
+    step, spent, budget = train("--minutes", "0.01")
+    assert step > 0 and spent >= budget == pytest.approx(0.6)
+    longer = train("--total-minutes", "0.1")
+    assert longer[0] > step and longer[2] == pytest.approx(6.0) and longer[1] >= longer[2]
+    again = train("--total-minutes", "0.1")  # the same continuation command: nothing left to train
+    assert again == longer
+    assert torch.load(out / "final.pt")["step"] == longer[0]

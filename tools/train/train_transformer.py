@@ -158,8 +158,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--until", help="UTC HH:MM at which training ends (budget fixed at first start)")
     parser.add_argument("--minutes", type=float, default=60)
-    parser.add_argument("--extra-minutes", type=float, default=0.0,
-                        help="on resume, lengthen the run's fixed budget (continue a finished run from checkpoint.pt)")
+    parser.add_argument("--total-minutes", type=float,
+                        help="on resume, lengthen the run's fixed budget to this total (continue a finished run from "
+                             "checkpoint.pt; the same command resumes the continuation)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=8e-4)
     parser.add_argument("--region-share", type=float, default=0.5,
@@ -192,7 +193,8 @@ def main() -> None:
         transformer.load_state_dict(state["transformer"])
         text_encoder.load_state_dict(state["text_encoder"])
         optimizer.load_state_dict(state["optimizer"])
-        step, spent, budget_seconds = state["step"], state["spent"], state["budget_seconds"] + args.extra_minutes * 60
+        step, spent = state["step"], state["spent"]
+        budget_seconds = max(state["budget_seconds"], (args.total_minutes or 0) * 60)
     (args.out / "spec.json").write_text(json.dumps(spec, indent=2))
     log = JsonLog(args.out / "log.jsonl")
     log.write(event="start", step=step, budget_seconds=budget_seconds, spent=spent,
