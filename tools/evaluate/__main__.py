@@ -129,8 +129,8 @@ def markdown(report: dict, named: dict) -> str:
     ceiling = report["vq_ceiling"]["all"]
     return "\n\n".join([
         f"# Torch reference evaluation ({report['cases']} cases of {report['eval']}, bundle {report['bundle']})",
-        "Metrics: tools/data/METRICS.md (strict = success and leakage <= 12/255). Seed 0, temperature (2, 0), "
-        "cosine schedule. Localization IoU: the last step's map thresholded at the lambda used "
+        "Metrics: tools/data/METRICS.md (strict = success and leakage <= 12/255). Seed 0, cosine schedule, "
+        "Gumbel temperature linspace(2, 0) (linspace(T, 0) for a setting named `-tT`). Localization IoU: the last step's map thresholded at the lambda used "
         "(0.5 when nothing was held). `auto: no hold` = share of edits where lambda auto held nothing.",
         settings_table(report["runs"]),
         f"Choice ({report['choice']['rule']}): hold off `{named['hold off']['setting']['name']}`, "
