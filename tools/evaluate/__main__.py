@@ -2,7 +2,8 @@
 
 Phase 1 sweeps guidance with region hold off; phase 2 sweeps lambda (keyword rows and all rows, plus
 "auto") at the best guidance of phase 1; phase 3 (optional) tries other gammas, step counts and Gumbel
-temperatures at the best setting so far. Writes DIR/report.json (every per-case row), DIR/report.md and DIR/grid.png.
+temperatures at the best setting so far. Writes DIR/report.json (every per-case row), DIR/report.md and
+DIR/grid.png.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from .settings import Setting
 
 def _floats(text: str):
     return [float(v) for v in text.split(",") if v.strip()]
+
+
+def best_setting(runs) -> Setting:
+    """The setting of the best run so far (the report's default choice)."""
+    return Setting(**{k: v for k, v in choose(runs)["default"]["setting"].items() if k != "name"})
 
 
 def grid_cases(cases, in_per_type: int = 4, held_per_type: int = 3):
@@ -108,14 +114,14 @@ def main() -> None:
         for lam in lambdas:
             run(replace(base, guidance=best_off["guidance"], lam=lam, rows=rows))
             write()
-    best = Setting(**{k: v for k, v in choose(runs)["default"]["setting"].items() if k != "name"})
+    best = best_setting(runs)
     for gamma in args.gammas:
         run(replace(best, gamma=gamma))
         write()
     for steps in args.steps:
         run(replace(best, steps=steps))
         write()
-    best = Setting(**{k: v for k, v in choose(runs)["default"]["setting"].items() if k != "name"})
+    best = best_setting(runs)
     for temperature in args.temperatures:
         run(replace(best, temperature=temperature))
         write()
@@ -130,8 +136,9 @@ def markdown(report: dict, named: dict) -> str:
     return "\n\n".join([
         f"# Torch reference evaluation ({report['cases']} cases of {report['eval']}, bundle {report['bundle']})",
         "Metrics: tools/data/METRICS.md (strict = success and leakage <= 12/255). Seed 0, cosine schedule, "
-        "Gumbel temperature linspace(2, 0) (linspace(T, 0) for a setting named `-tT`). Localization IoU: the last step's map thresholded at the lambda used "
-        "(0.5 when nothing was held). `auto: no hold` = share of edits where lambda auto held nothing.",
+        "Gumbel temperature linspace(2, 0) (linspace(T, 0) for a setting named `-tT`). Localization IoU: the last "
+        "step's map thresholded at the lambda used (0.5 when nothing was held). `auto: no hold` = share of edits "
+        "where lambda auto held nothing.",
         settings_table(report["runs"]),
         f"Choice ({report['choice']['rule']}): hold off `{named['hold off']['setting']['name']}`, "
         f"default `{named['default']['setting']['name']}`.",

@@ -2,8 +2,8 @@
 
     /usr/bin/python3 -m tools.evaluate.defaults --report DIR/report.json --manifest models/editmgt-tiny/manifest.json
 
-Takes ``choice.default`` of report.json (steps, guidance, gamma, lambda, temperature); the manifest is validated against
-src/schema/manifest.schema.json by the exporter's ``write_manifest`` before it is written.
+Takes ``choice.default`` of report.json (steps, guidance, gamma, lambda, temperature); the manifest is
+validated against src/schema/manifest.schema.json by the exporter's ``write_manifest`` before it is written.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from tools.evaluate.settings import Setting
 from tools.export.manifest import write_manifest
 
 
@@ -19,7 +20,7 @@ def chosen_defaults(report: dict) -> dict:
     """Manifest ``defaults`` fields of the report's chosen setting."""
     setting = report["choice"]["default"]
     return {"steps": setting["steps"], "guidance": setting["guidance"], "gamma": setting["gamma"],
-            "lambda": setting["lam"], "temperature": [setting.get("temperature", 2.0), 0.0]}
+            "lambda": setting["lam"], "temperature": [setting.get("temperature", Setting.temperature), 0.0]}
 
 
 def main() -> None:

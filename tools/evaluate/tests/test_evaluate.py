@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from editmgt.sampling import StepOutput, sample
+from evaluate.defaults import chosen_defaults
 from evaluate.report import grid_image, settings_table, summarize_run
 from evaluate.rows import EDIT_VERBS, STOP_WORDS, auto_lambda, keyword_rows
 from evaluate.run import load_cases
 from evaluate.sampler import sample_tokens
-from evaluate.defaults import chosen_defaults
 from evaluate.settings import Setting, parse_setting, standard_sweep
 
 REPO = Path(__file__).resolve().parents[3]
