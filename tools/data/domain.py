@@ -122,15 +122,28 @@ def combo_key(edit_type: str, first: str, second: str) -> tuple:
 
 
 def vocabulary() -> list:
-    """Every word an instruction of this domain can contain, sorted, plus a few generic words."""
+    """Every word a training instruction can contain, sorted, plus a few generic words.
+
+    Built from the training templates only, as a tokenizer fitted to the training corpus would be: words
+    that occur only in the held-out phrasings ("should", "rid", "swap", ...) become [UNK], so the
+    held-out-phrasing figure measures robustness to unseen words rather than to untrained embeddings.
+    """
     words = set(GENERIC_WORDS)
     words.update(COLORS)
     words.update(SHAPES)
     for phrase, _ in POSITIONS.values():
         words.update(phrase.split())
-    for templates in PHRASINGS.values():
-        for template in templates:
-            for word in template.split():
-                if not word.startswith("{"):
-                    words.add(word)
+    for edit_type, templates in PHRASINGS.items():
+        for index, template in enumerate(templates):
+            if is_held_out_phrasing(edit_type, index):
+                continue
+            words.update(word for word in template.split() if not word.startswith("{"))
     return sorted(words)
+
+
+def content_words() -> frozenset:
+    """Words that carry an edit's arguments (colours, shapes, positions, "background"); the rest is phrasing."""
+    words = set(COLORS) | set(SHAPES) | {"background"}
+    for phrase, _ in POSITIONS.values():
+        words.update(phrase.split()[2:])
+    return frozenset(words)

@@ -14,7 +14,9 @@ from common import cosine_lr, dilate, token_mask  # noqa: E402
 from editmgt.configs import vq_config  # noqa: E402
 from editmgt.vq import VQModel  # noqa: E402
 import train_transformer  # noqa: E402
-from train_transformer import HOLDOUT, sample_masks  # noqa: E402
+from editmgt.text_encoder import TextEncoder, TextEncoderConfig  # noqa: E402
+from editmgt.tokenizer import PAD_ID, UNK_ID, WordTokenizer  # noqa: E402
+from train_transformer import HOLDOUT, drop_words, load_initial_weights, sample_masks, sampling_weights  # noqa: E402
 from train_vq import EmaCodebook, centred_decode, centred_encode, fold_centring  # noqa: E402
 
 
@@ -80,6 +82,48 @@ def test_token_mask_marks_tokens_touched_by_the_edit():
     assert tokens.shape == (16, 16) and tokens.sum() == 1 and tokens[0, 15]
 
 
+def test_word_dropout_keeps_content_words_padding_and_empty_prompts():
+    text = torch.tensor([[5, 6, 7, 8, 0, 0, 0, 0], [0] * 8, [5, 6, 7, 8, 9, 10, 11, 12]])
+    assert torch.equal(drop_words(np.random.default_rng(0), text, frozenset({7}), share=0.0), text)
+    rows = [drop_words(np.random.default_rng(seed), text, frozenset({7}), share=1.0) for seed in range(200)]
+    for row in rows:
+        assert row.shape == text.shape and torch.equal(row[1], text[1])
+        kept = [i for i in row[0].tolist() if i != PAD_ID]
+        assert kept.count(7) == 1 and set(kept) <= {5, 6, 7, 8, UNK_ID} and 4 <= len(kept) <= 6
+        assert row[0].tolist()[len(kept):] == [PAD_ID] * (8 - len(kept))
+        assert (row[2] != PAD_ID).all()  # a full row is truncated, not overflowed
+    dropped = np.mean([row[0, :4].tolist().count(UNK_ID) > 0 for row in rows])
+    assert 0.8 < dropped < 1.0
+
+
+def test_sampling_weights_scale_each_edit_type():
+    probabilities = sampling_weights(["recolor", "remove", "remove", "add"], "recolor=2,add=0")
+    assert probabilities == pytest.approx([0.5, 0.25, 0.25, 0.0])
+    with pytest.raises(ValueError, match="unknown edit type 'recolour'"):
+        sampling_weights(["recolor"], "recolour=2")
+
+
+def test_initial_weights_move_text_embeddings_word_by_word(tmp_path):
+    def encoder(vocab_size, seed):
+        torch.manual_seed(seed)
+        return TextEncoder(TextEncoderConfig(vocab_size=vocab_size, length=4, width=8, layers=1, heads=2,
+                                             pooled_dim=8))
+
+    old_tokenizer, new_tokenizer = WordTokenizer(["red", "gone", "blue"], 4), WordTokenizer(["blue", "new", "red"], 4)
+    old = encoder(old_tokenizer.vocab_size, 0)
+    transformer = torch.nn.Linear(2, 2)
+    torch.save({"transformer": transformer.state_dict(), "text_encoder": old.state_dict()}, tmp_path / "checkpoint.pt")
+    old_tokenizer.save(tmp_path / "tokenizer.json")
+    new, fresh = encoder(new_tokenizer.vocab_size, 1), torch.nn.Linear(2, 2)
+    before = new.token_embedding.weight.detach().clone()
+    load_initial_weights(tmp_path / "checkpoint.pt", fresh, new, new_tokenizer)
+    rows, old_rows = new.token_embedding.weight, old.token_embedding.weight
+    for word in ("[PAD]", "[UNK]", "red", "blue"):
+        assert torch.equal(rows[new_tokenizer.vocab[word]], old_rows[old_tokenizer.vocab[word]])
+    assert torch.equal(rows[new_tokenizer.vocab["new"]], before[new_tokenizer.vocab["new"]])
+    assert torch.equal(fresh.weight, transformer.weight)
+
+
 def test_transformer_training_resumes_and_continues_to_a_longer_budget(tmp_path, monkeypatch):
     pairs, rng = HOLDOUT + 40, np.random.default_rng(0)
     tokens, data, out = tmp_path / "tokens", tmp_path / "data", tmp_path / "transformer"
@@ -88,7 +132,7 @@ def test_transformer_training_resumes_and_continues_to_a_longer_budget(tmp_path,
         np.save(tokens / f"{name}.npy", rng.integers(0, 16, (pairs, 16, 16)).astype(np.int16))
     np.save(tokens / "edit.npy", rng.random((pairs, 16, 16)) < 0.2)
     (tokens / "stats.json").write_text(json.dumps({"pairs": pairs, "codebook_size": 16}))
-    (data / "meta.jsonl").write_text("".join(json.dumps({"instruction": "make the red circle blue"}) + "\n"
+    (data / "meta.jsonl").write_text("".join(json.dumps({"instruction": "make the red circle blue", "type": "recolor"}) + "\n"
                                              for _ in range(pairs)))
 
     def train(*extra):

@@ -6,12 +6,16 @@ Recipe (issue 4, DESIGN section 11):
 - a share of samples masks only the edit region (ground-truth token mask, dilated by 0-1 tokens), at rate
   r inside it, with every other target token given: what region hold produces at inference;
 - 10% of samples get the empty prompt (all [PAD]), so classifier-free guidance is really trained;
+- word dropout: in half of the samples the phrasing words (not colours, shapes, positions) become [UNK] at
+  rate 0.5 and up to two [UNK] are inserted, so unseen words and word orders do not derail the edit;
+- edit types sampled with weights (the hard ones, recolor and replace, more often);
+- `--init` starts a new run from another run's weights (text embeddings carried over word by word);
 - targets outside the edit's token mask are the source's tokens (see PairTokens);
 - timestep input = masked fraction of the 16x16 tokens ("mask-ratio" convention), micro_conds [64,64,0,0,6];
 - AdamW, warmup then cosine over a wall-clock budget; checkpoints every few minutes; resumable.
 
 Usage: python3 tools/train/train_transformer.py --tokens runs/tokens --data runs/data --out runs/transformer
-       --until 00:25
+       --until 00:25 [--init runs/previous/checkpoint.pt]
 """
 
 import argparse
@@ -24,10 +28,10 @@ import torch
 import torch.nn.functional as F
 
 from common import Budget, JsonLog, cosine_lr, dilate, save_checkpoint, set_threads
-from data.domain import vocabulary
+from data.domain import EDIT_TYPES, content_words, vocabulary
 from editmgt.configs import transformer_config
 from editmgt.text_encoder import TextEncoder, TextEncoderConfig
-from editmgt.tokenizer import WordTokenizer
+from editmgt.tokenizer import PAD_ID, UNK_ID, WordTokenizer
 from editmgt.transformer import Transformer2DModel
 
 MICRO_CONDS = [64.0, 64.0, 0.0, 0.0, 6.0]
@@ -35,6 +39,9 @@ MICRO_CONDS = [64.0, 64.0, 0.0, 0.0, 6.0]
 
 HOLDOUT = 512
 """The last HOLDOUT pairs are validation only (the VQ never trained on them either)."""
+
+TYPE_WEIGHTS = "recolor=1.5,remove=0.75,add=1,replace=2,background=0.5"
+"""Default sampling weight of each edit type's pairs (relative to its share of the data)."""
 
 
 def model_spec(codebook_size: int, text_vocab: int) -> dict:
@@ -80,6 +87,50 @@ def sample_masks(rng: np.random.Generator, edit: torch.Tensor, region_share: flo
     return masks.reshape(batch, h, w)
 
 
+def drop_words(rng: np.random.Generator, text: torch.Tensor, keep: frozenset, share: float,
+               rate: float = 0.5) -> torch.Tensor:
+    """Token ids where a `share` of the non-empty rows has each id outside `keep` turned [UNK] at `rate` and
+    zero to two [UNK] inserted at random places (truncated to the text length)."""
+    text = text.clone()
+    length = text.shape[1]
+    for row in np.flatnonzero(rng.random(len(text)) < share):
+        ids = [i for i in text[row].tolist() if i != PAD_ID]
+        if not ids:
+            continue
+        ids = [UNK_ID if i not in keep and rng.random() < rate else i for i in ids]
+        for _ in range(rng.integers(0, 3)):
+            ids.insert(int(rng.integers(0, len(ids) + 1)), UNK_ID)
+        ids = ids[:length]
+        text[row] = torch.tensor(ids + [PAD_ID] * (length - len(ids)))
+    return text
+
+
+def sampling_weights(types: list, weights: str) -> np.ndarray:
+    """Probabilities over pairs from "type=weight,..." (a type left out weighs 1)."""
+    table = {name: 1.0 for name in EDIT_TYPES}
+    for item in filter(None, weights.split(",")):
+        name, value = item.split("=")
+        if name not in table:
+            raise ValueError(f"unknown edit type {name!r} in --type-weights (know {', '.join(EDIT_TYPES)})")
+        table[name] = float(value)
+    probabilities = np.array([table[t] for t in types], dtype=np.float64)
+    return probabilities / probabilities.sum()
+
+
+def load_initial_weights(path: Path, transformer, text_encoder, tokenizer: WordTokenizer) -> None:
+    """Load another run's weights; its text embedding rows move to this tokenizer's ids word by word (a word
+    the old tokenizer lacked keeps its fresh initialization)."""
+    state = torch.load(path)
+    old = WordTokenizer.load(path.parent / "tokenizer.json")
+    old_rows = state["text_encoder"]["token_embedding.weight"]
+    rows = text_encoder.token_embedding.weight.detach().clone()
+    for word, index in tokenizer.vocab.items():
+        if word in old.vocab:
+            rows[index] = old_rows[old.vocab[word]]
+    transformer.load_state_dict(state["transformer"])
+    text_encoder.load_state_dict({**state["text_encoder"], "token_embedding.weight": rows})
+
+
 def forward_loss(transformer, text_encoder, batch: dict, masks: torch.Tensor, mask_id: int):
     """(loss, accuracy, accuracy on the masked tokens inside the edit) of predicting the masked target tokens."""
     target, source = batch["target"], batch["source"]
@@ -108,7 +159,9 @@ class PairTokens:
         target = torch.from_numpy(np.load(tokens_dir / "target.npy").astype(np.int64))
         self.target = torch.where(self.edit, target, self.source)
         with open(data_dir / "meta.jsonl") as f:
-            texts = [json.loads(line)["instruction"] for line in f]
+            meta = [json.loads(line) for line in f]
+        texts = [record["instruction"] for record in meta]
+        self.types = [record["type"] for record in meta]
         punctuate = np.random.default_rng(5).random(len(texts)) < 0.15
         texts = [text + " ." if end else text for text, end in zip(texts, punctuate)]
         self.text = torch.tensor(tokenizer.encode_batch(texts), dtype=torch.int64)
@@ -166,6 +219,11 @@ def main() -> None:
     parser.add_argument("--region-share", type=float, default=0.5,
                         help="share of samples masked inside the edit region only (the hard part of the task)")
     parser.add_argument("--text-drop", type=float, default=0.1)
+    parser.add_argument("--word-dropout", type=float, default=0.5,
+                        help="share of samples whose phrasing words are dropped to [UNK] (see drop_words)")
+    parser.add_argument("--type-weights", default=TYPE_WEIGHTS, help="sampling weight per edit type")
+    parser.add_argument("--init", type=Path,
+                        help="checkpoint of another run to start from (tokenizer.json beside it); fresh optimizer")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     set_threads()
@@ -195,13 +253,17 @@ def main() -> None:
         optimizer.load_state_dict(state["optimizer"])
         step, spent = state["step"], state["spent"]
         budget_seconds = max(state["budget_seconds"], (args.total_minutes or 0) * 60)
+    elif args.init:
+        load_initial_weights(args.init, transformer, text_encoder, tokenizer)
     (args.out / "spec.json").write_text(json.dumps(spec, indent=2))
     log = JsonLog(args.out / "log.jsonl")
-    log.write(event="start", step=step, budget_seconds=budget_seconds, spent=spent,
+    log.write(event="start", step=step, budget_seconds=budget_seconds, spent=spent, init=str(args.init or ""),
               transformer_params=sum(p.numel() for p in transformer.parameters()),
               text_params=sum(p.numel() for p in text_encoder.parameters()))
     budget = Budget(budget_seconds, spent)
     last_save, train_count = budget.spent, data.count - HOLDOUT
+    keep = frozenset(tokenizer.vocab[word] for word in content_words())
+    weights = sampling_weights(data.types[:train_count], args.type_weights)
     smoothed, last_log = None, (step, budget.spent)
     while not budget.done:
         progress = budget.tick()
@@ -209,8 +271,9 @@ def main() -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr
         rng = np.random.default_rng([args.seed, step])
-        index = rng.choice(train_count, args.batch, replace=False)
+        index = rng.choice(train_count, args.batch, replace=False, p=weights)
         batch = data.batch(index, rng.random(args.batch) < args.text_drop)
+        batch["text"] = drop_words(rng, batch["text"], keep, args.word_dropout)
         masks = sample_masks(rng, batch["edit"], args.region_share)
         loss, accuracy, _ = forward_loss(transformer, text_encoder, batch, masks, mask_id)
         optimizer.zero_grad()
