@@ -109,9 +109,10 @@ def sampling_weights(types: list, weights: str) -> np.ndarray:
     """Probabilities over pairs from "type=weight,..." (a type left out weighs 1)."""
     table = {name: 1.0 for name in EDIT_TYPES}
     for item in filter(None, weights.split(",")):
-        name, value = item.split("=")
-        if name not in table:
-            raise ValueError(f"unknown edit type {name!r} in --type-weights (know {', '.join(EDIT_TYPES)})")
+        name, _, value = item.partition("=")
+        if name not in table or not value:
+            raise ValueError(f"bad --type-weights entry {item!r}: want TYPE=WEIGHT with TYPE one of "
+                             f"{', '.join(EDIT_TYPES)}")
         table[name] = float(value)
     probabilities = np.array([table[t] for t in types], dtype=np.float64)
     return probabilities / probabilities.sum()
