@@ -143,7 +143,4 @@ def vocabulary() -> list:
 
 def content_words() -> frozenset:
     """Words that carry an edit's arguments (colours, shapes, positions, "background"); the rest is phrasing."""
-    words = set(COLORS) | set(SHAPES) | {"background"}
-    for phrase, _ in POSITIONS.values():
-        words.update(phrase.split()[2:])
-    return frozenset(words)
+    return frozenset({*COLORS, *SHAPES, "background", *" ".join(POSITIONS).split()})

@@ -245,7 +245,7 @@ def main() -> None:
         lr=args.lr, betas=(0.9, 0.98),
     )
     checkpoint_path = args.out / "checkpoint.pt"
-    step, spent = 0, 0.0
+    step, spent, log_init = 0, 0.0, {}
     budget_seconds = seconds_until(args.until) if args.until else args.minutes * 60
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path)
@@ -256,9 +256,10 @@ def main() -> None:
         budget_seconds = max(state["budget_seconds"], (args.total_minutes or 0) * 60)
     elif args.init:
         load_initial_weights(args.init, transformer, text_encoder, tokenizer)
+        log_init = {"init": str(args.init)}
     (args.out / "spec.json").write_text(json.dumps(spec, indent=2))
     log = JsonLog(args.out / "log.jsonl")
-    log.write(event="start", step=step, budget_seconds=budget_seconds, spent=spent, init=str(args.init or ""),
+    log.write(event="start", step=step, budget_seconds=budget_seconds, spent=spent, **log_init,
               transformer_params=sum(p.numel() for p in transformer.parameters()),
               text_params=sum(p.numel() for p in text_encoder.parameters()))
     budget = Budget(budget_seconds, spent)
