@@ -18,9 +18,9 @@ PATCH = 4
 """Pixels per VQ token along one side (64 px -> 16x16 tokens)."""
 
 
-def set_threads() -> None:
-    """Use the thread count from EDITMGT_THREADS (default 2): the machine is shared."""
-    torch.set_num_threads(int(os.environ.get("EDITMGT_THREADS", "2")))
+def set_threads(default: int = 2) -> None:
+    """Torch's own thread count: EDITMGT_THREADS if set, else ``default`` (the machine is shared)."""
+    torch.set_num_threads(int(os.environ.get("EDITMGT_THREADS", default)))
 
 
 def token_mask(pixel_mask: np.ndarray) -> np.ndarray:

@@ -7,7 +7,8 @@
 #
 # Environment (defaults): RUNS=runs  DATA_PAIRS=40000  VQ_MINUTES=26
 #   TRAIN_UNTIL=HH:MM (UTC end of the transformer stage, fixed at its first start) or TRAIN_MINUTES=90
-#   EDITMGT_THREADS=2 (torch threads)
+#   EDITMGT_THREADS (torch threads; default 2 for the VQ, 1 for the transformer, whose matmuls use
+#   OpenBLAS's own pool)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
@@ -15,7 +16,6 @@ RUNS=${RUNS:-runs}
 DATA_PAIRS=${DATA_PAIRS:-40000}
 VQ_MINUTES=${VQ_MINUTES:-26}
 TRAIN_MINUTES=${TRAIN_MINUTES:-90}
-export EDITMGT_THREADS=${EDITMGT_THREADS:-2}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}  # no spinning threads on a shared, oversubscribed CPU
 mkdir -p "$RUNS"
 

@@ -227,7 +227,10 @@ def main() -> None:
                         help="checkpoint of another run to start from (tokenizer.json beside it); fresh optimizer")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
-    set_threads()
+    # One torch thread: the step's time is in matmuls, which run on the BLAS library's own pool (OpenBLAS
+    # here, all cores). A second torch pool beside it oversubscribes the cores: 1.26 s per step with two
+    # torch threads and 0.47 s with one, on this 2-core machine.
+    set_threads(default=1)
     args.out.mkdir(parents=True, exist_ok=True)
     tokenizer = WordTokenizer(vocabulary())
     tokenizer.save(args.out / "tokenizer.json")

@@ -1,0 +1,52 @@
+"""Seconds per training step of the tiny transformer (batch 32, the shipped recipe's shapes) under this
+process's thread settings. Needs a token run (runs/tokens, runs/data from tools/train/run.sh).
+
+    EDITMGT_THREADS=1 /usr/bin/python3 bench/training/step.py runs
+    EDITMGT_THREADS=2 /usr/bin/python3 bench/training/step.py runs
+
+Prints the median of the timed steps (the first two are warm-up). The weights are fresh: only the time counts.
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "tools" / "train"), str(ROOT / "tools")]
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import train_transformer as recipe  # noqa: E402
+from common import set_threads  # noqa: E402
+from data.domain import vocabulary  # noqa: E402
+
+
+def main() -> None:
+    """Time ``STEPS`` (default 12) forward-backward-update steps on real training batches."""
+    runs = Path(sys.argv[1] if len(sys.argv) > 1 else "runs")
+    set_threads(default=1)
+    tokenizer = recipe.WordTokenizer(vocabulary())
+    data = recipe.PairTokens(runs / "tokens", runs / "data", tokenizer)
+    codebook_size = int(json.loads((runs / "tokens" / "stats.json").read_text())["codebook_size"])
+    transformer, text_encoder = recipe.build_models(recipe.model_spec(codebook_size, tokenizer.vocab_size))
+    optimizer = torch.optim.AdamW(list(transformer.parameters()) + list(text_encoder.parameters()), lr=1e-4)
+    times = []
+    for step in range(int(os.environ.get("STEPS", "12"))):
+        rng = np.random.default_rng(step)
+        batch = data.batch(rng.choice(data.count, 32, replace=False))
+        masks = recipe.sample_masks(rng, batch["edit"], 0.5)
+        start = time.perf_counter()
+        loss, _, _ = recipe.forward_loss(transformer, text_encoder, batch, masks, transformer.config.mask_token_id)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+    print(f"torch threads {torch.get_num_threads()}: {np.median(times[2:]):.3f} s per step "
+          f"(median of {len(times) - 2})")
+
+
+if __name__ == "__main__":
+    main()
