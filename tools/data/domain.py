@@ -141,6 +141,17 @@ def vocabulary() -> list:
     return sorted(words)
 
 
+OBJECT_EDITS = ("recolor", "remove", "replace")
+"""Edit types whose instruction names an existing object ("red circle" or just "circle")."""
+
+
+def names_object_by_shape(instruction: str, edit_type: str) -> bool:
+    """True when an object edit's instruction names its object by shape alone ("make the circle blue"),
+    false when by colour and shape ("make the red circle blue") and for add and background edits."""
+    colours = sum(word in COLORS for word in instruction.split())
+    return edit_type in OBJECT_EDITS and colours == (1 if edit_type == "recolor" else 0)
+
+
 def content_words() -> frozenset:
     """Words that carry an edit's arguments (colours, shapes, positions, "background"); the rest is phrasing."""
     return frozenset({*COLORS, *SHAPES, "background", *" ".join(POSITIONS).split()})

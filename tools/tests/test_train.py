@@ -11,6 +11,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
 
 from common import cosine_lr, dilate, token_mask  # noqa: E402
+from data.domain import names_object_by_shape  # noqa: E402
 from editmgt.configs import vq_config  # noqa: E402
 from editmgt.vq import VQModel  # noqa: E402
 import train_transformer  # noqa: E402
@@ -99,9 +100,20 @@ def test_word_dropout_keeps_content_words_padding_and_empty_prompts():
 def test_sampling_weights_scale_each_edit_type():
     probabilities = sampling_weights(["recolor", "remove", "remove", "add"], "recolor=2,add=0")
     assert probabilities == pytest.approx([0.5, 0.25, 0.25, 0.0])
-    for bad in ("recolour=2", "recolor"):
+    for bad in ("recolour=2", "recolor", "add:shape=2"):
         with pytest.raises(ValueError, match=f"bad --type-weights entry '{bad}'"):
             sampling_weights(["recolor"], bad)
+
+
+def test_sampling_weights_scale_objects_named_by_shape_alone():
+    kinds = ["recolor", "recolor:shape", "remove:shape", "add"]
+    probabilities = sampling_weights(kinds, "recolor=2,recolor:shape=3")
+    assert probabilities == pytest.approx(np.array([2, 6, 1, 1]) / 10)
+    assert names_object_by_shape("make the circle blue", "recolor")
+    assert not names_object_by_shape("make the red circle blue", "recolor")
+    assert names_object_by_shape("turn the square into a star", "replace")
+    assert not names_object_by_shape("remove the green star", "remove")
+    assert not names_object_by_shape("add a red star at the top", "add")
 
 
 def test_initial_weights_move_text_embeddings_word_by_word(tmp_path):

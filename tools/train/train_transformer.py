@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from common import Budget, JsonLog, cosine_lr, dilate, save_checkpoint, set_threads
-from data.domain import EDIT_TYPES, content_words, vocabulary
+from data.domain import EDIT_TYPES, OBJECT_EDITS, content_words, names_object_by_shape, vocabulary
 from editmgt.configs import transformer_config
 from editmgt.text_encoder import TextEncoder, TextEncoderConfig
 from editmgt.tokenizer import PAD_ID, UNK_ID, WordTokenizer
@@ -105,16 +105,21 @@ def drop_words(rng: np.random.Generator, text: torch.Tensor, keep: frozenset, sh
     return text
 
 
-def sampling_weights(types: list, weights: str) -> np.ndarray:
-    """Probabilities over pairs from "type=weight,..." (a type left out weighs 1)."""
-    table = {name: 1.0 for name in EDIT_TYPES}
+def sampling_weights(kinds: list, weights: str) -> np.ndarray:
+    """Probabilities over pairs from "name=weight,..." (a name left out weighs 1).
+
+    A pair's kind is its edit type, with ":shape" appended when an object edit names its object by shape
+    alone (``names_object_by_shape``). Names are the edit types and "recolor:shape", "remove:shape",
+    "replace:shape"; a ":shape" weight multiplies its type's weight for those pairs.
+    """
+    table = {name: 1.0 for name in (*EDIT_TYPES, *(f"{t}:shape" for t in OBJECT_EDITS))}
     for item in filter(None, weights.split(",")):
         name, _, value = item.partition("=")
         if name not in table or not value:
-            raise ValueError(f"bad --type-weights entry {item!r}: want TYPE=WEIGHT with TYPE one of "
-                             f"{', '.join(EDIT_TYPES)}")
+            raise ValueError(f"bad --type-weights entry {item!r}: want NAME=WEIGHT with NAME one of "
+                             f"{', '.join(table)}")
         table[name] = float(value)
-    probabilities = np.array([table[t] for t in types], dtype=np.float64)
+    probabilities = np.array([table[k.split(":")[0]] * (table[k] if ":" in k else 1.0) for k in kinds])
     return probabilities / probabilities.sum()
 
 
@@ -162,7 +167,10 @@ class PairTokens:
         with open(data_dir / "meta.jsonl") as f:
             meta = [json.loads(line) for line in f]
         texts = [record["instruction"] for record in meta]
-        self.types = [record["type"] for record in meta]
+        self.kinds = [
+            record["type"] + (":shape" if names_object_by_shape(record["instruction"], record["type"]) else "")
+            for record in meta
+        ]
         punctuate = np.random.default_rng(5).random(len(texts)) < 0.15
         texts = [text + " ." if end else text for text, end in zip(texts, punctuate)]
         self.text = torch.tensor(tokenizer.encode_batch(texts), dtype=torch.int64)
@@ -222,7 +230,9 @@ def main() -> None:
     parser.add_argument("--text-drop", type=float, default=0.1)
     parser.add_argument("--word-dropout", type=float, default=0.5,
                         help="share of samples whose phrasing words are dropped to [UNK] (see drop_words)")
-    parser.add_argument("--type-weights", default=TYPE_WEIGHTS, help="sampling weight per edit type")
+    parser.add_argument("--type-weights", default=TYPE_WEIGHTS,
+                        help="sampling weight per edit type (and per object edit named by shape alone, e.g. "
+                             "recolor:shape=2; see sampling_weights)")
     parser.add_argument("--init", type=Path,
                         help="checkpoint of another run to start from (tokenizer.json beside it); fresh optimizer")
     parser.add_argument("--seed", type=int, default=11)
@@ -268,7 +278,7 @@ def main() -> None:
     budget = Budget(budget_seconds, spent)
     last_save, train_count = budget.spent, data.count - HOLDOUT
     keep = frozenset(tokenizer.vocab[word] for word in content_words())
-    weights = sampling_weights(data.types[:train_count], args.type_weights)
+    weights = sampling_weights(data.kinds[:train_count], args.type_weights)
     smoothed, last_log = None, (step, budget.spent)
     while not budget.done:
         progress = budget.tick()
