@@ -25,7 +25,7 @@ from data.domain import vocabulary  # noqa: E402
 
 
 def main() -> None:
-    """Time ``STEPS`` (default 12) forward-backward-update steps on real training batches."""
+    """Time ``STEPS`` (default 12) training steps (``train_step``) on real training batches."""
     runs = Path(sys.argv[1] if len(sys.argv) > 1 else "runs")
     set_threads(default=1)
     tokenizer = recipe.WordTokenizer(vocabulary())
@@ -39,10 +39,7 @@ def main() -> None:
         batch = data.batch(rng.choice(data.count, 32, replace=False))
         masks = recipe.sample_masks(rng, batch["edit"], 0.5)
         start = time.perf_counter()
-        loss, _, _ = recipe.forward_loss(transformer, text_encoder, batch, masks, transformer.config.mask_token_id)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        recipe.train_step(transformer, text_encoder, optimizer, batch, masks, transformer.config.mask_token_id)
         times.append(time.perf_counter() - start)
     print(f"torch threads {torch.get_num_threads()}: {np.median(times[2:]):.3f} s per step "
           f"(median of {len(times) - 2})")

@@ -154,6 +154,18 @@ def forward_loss(transformer, text_encoder, batch: dict, masks: torch.Tensor, ma
     return loss, correct.float().mean(), edit_accuracy
 
 
+def train_step(transformer, text_encoder, optimizer, batch: dict, masks: torch.Tensor, mask_id: int):
+    """One update on a batch: masked-token loss, backward, gradients clipped to norm 1, optimizer step.
+    Returns (loss, accuracy, gradient norm before clipping)."""
+    loss, accuracy, _ = forward_loss(transformer, text_encoder, batch, masks, mask_id)
+    optimizer.zero_grad()
+    loss.backward()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    grad_norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimizer.step()
+    return loss, accuracy, grad_norm
+
+
 class PairTokens:
     """Token pairs, edit masks and tokenized instructions of the training set."""
 
@@ -238,8 +250,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     # One torch thread: the step's time is in matmuls, which run on the BLAS library's own pool (OpenBLAS
-    # here, all cores). A second torch pool beside it oversubscribes the cores: 1.26 s per step with two
-    # torch threads and 0.47 s with one, on this 2-core machine.
+    # here, all cores). A second torch pool beside it oversubscribes the cores: 1.48 s per step with two
+    # torch threads and 0.50 s with one on the 2-core build machine (bench/training/step.py).
     set_threads(default=1)
     args.out.mkdir(parents=True, exist_ok=True)
     tokenizer = WordTokenizer(vocabulary())
@@ -290,11 +302,7 @@ def main() -> None:
         batch = data.batch(index, rng.random(args.batch) < args.text_drop)
         batch["text"] = drop_words(rng, batch["text"], keep, args.word_dropout)
         masks = sample_masks(rng, batch["edit"], args.region_share)
-        loss, accuracy, _ = forward_loss(transformer, text_encoder, batch, masks, mask_id)
-        optimizer.zero_grad()
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
+        loss, accuracy, grad_norm = train_step(transformer, text_encoder, optimizer, batch, masks, mask_id)
         step += 1
         values = np.array([loss.item(), accuracy.item()])
         smoothed = values if smoothed is None else 0.95 * smoothed + 0.05 * values
