@@ -15,6 +15,7 @@ from data.domain import names_object_by_shape  # noqa: E402
 from editmgt.configs import vq_config  # noqa: E402
 from editmgt.vq import VQModel  # noqa: E402
 import train_transformer  # noqa: E402
+from join_logs import join, part_records  # noqa: E402
 from editmgt.text_encoder import TextEncoder, TextEncoderConfig  # noqa: E402
 from editmgt.tokenizer import PAD_ID, UNK_ID, WordTokenizer  # noqa: E402
 from train_transformer import HOLDOUT, drop_words, load_initial_weights, sample_masks, sampling_weights  # noqa: E402
@@ -164,3 +165,17 @@ def test_transformer_training_resumes_and_continues_to_a_longer_budget(tmp_path,
     again = train("--total-minutes", total)  # the same continuation command: nothing left to train
     assert again == longer
     assert torch.load(out / "final.pt")["step"] == longer[0]
+
+
+def test_joined_logs_drop_what_a_resume_replaced_and_count_steps_on():
+    first = part_records([
+        '{"event": "start", "step": 0}', '{"step": 25, "loss": 3}', '{"step": 50, "loss": 2}',
+        '{"event": "start", "step": 40}', '{"step": 50, "loss": 1.5}', '{"event": "final", "step": 60}',
+    ])
+    assert [(r.get("event"), r["step"]) for r in first] == [
+        ("start", 0), (None, 25), ("start", 40), (None, 50), ("final", 60)]
+    assert first[3]["loss"] == 1.5
+    second = part_records(['{"event": "start", "step": 0, "init": "a.pt"}', '{"step": 25, "loss": 1}'])
+    joined = join([first, second])
+    assert [r["step"] for r in joined] == [0, 25, 40, 50, 60, 60, 85]
+    assert joined[5] == {"event": "start", "step": 60, "init": "a.pt", "offset": 60}
