@@ -14,6 +14,7 @@ from evaluate.rows import EDIT_VERBS, STOP_WORDS, auto_lambda, keyword_rows
 from evaluate.run import load_cases
 from evaluate.sampler import sample_tokens
 from evaluate.settings import Setting, parse_setting, standard_sweep
+from evaluate.splits import drawn_shape, splits
 
 REPO = Path(__file__).resolve().parents[3]
 K, MASK, GRID, T = 32, 32, (8, 8), 6
@@ -124,3 +125,25 @@ def test_summary_table_and_grid():
     grid = grid_image(cases, {c["id"]: image for c in cases}, {c["id"]: image for c in cases},
                       {"default: x": {c["id"]: image for c in cases}}, per_column=3)
     assert grid.size == (2 * (128 * 3 + 230 + 6), 28 + 3 * (128 + 6))
+
+
+def test_splits_count_strict_successes_by_shape_naming_and_held_out_kind():
+    cases = [
+        {"id": "a", "type": "recolor", "instruction": "make the square orange", "held_out_phrasing": False,
+         "held_out_combo": False},
+        {"id": "b", "type": "recolor", "instruction": "make the red square orange", "held_out_phrasing": False,
+         "held_out_combo": True},
+        {"id": "c", "type": "replace", "instruction": "turn the circle into a star", "held_out_phrasing": True,
+         "held_out_combo": True},
+    ]
+    setting = {"name": "s"}
+    rows = [{"id": "a", "strict_success": False}, {"id": "b", "strict_success": True},
+            {"id": "c", "strict_success": True}]
+    report = {"choice": {"default": setting}, "runs": [{"setting": setting, "rows": rows}]}
+    text = splits(report, cases)
+    assert drawn_shape("turn the circle into a star") == "star"
+    assert "| recolor |  | 1 / 2 |  |  |" in text  # both recolors draw a square
+    assert "| replace |  |  |  | 1 / 1 |" in text
+    assert "| recolor | 0 / 1 | 1 / 1 |" in text  # shape alone, colour and shape
+    assert "| replace | 0 / 0" not in text and "| replace | 1 / 1 |  |" in text
+    assert "| replace |  | 1 / 1 |  |" in text  # a held-out phrasing counts as phrasing, not combination
