@@ -1,8 +1,8 @@
 """Joins the JSON-lines logs of a model's training parts (a run, then fine-tunes started with ``--init``)
 into one log whose steps count on across the parts, for the training figure.
 
-    /usr/bin/python3 tools/train/join_logs.py --out tools/train/checkpoints/transformer/log.jsonl \
-        runs/v2/transformer/log.jsonl runs/v4/transformer/log.jsonl runs/v5/transformer/log.jsonl
+    /usr/bin/python3 tools/train/join_logs.py --out runs/lineage/transformer/log.jsonl \
+        runs/transformer/log.jsonl runs/tuned/transformer/log.jsonl runs/tuned2/transformer/log.jsonl
 
 Within a part, a resume rewinds to its checkpoint's step and logs those steps again: the records it
 replaced are dropped. Each part after the first is offset by the last step of the parts before it.
@@ -48,6 +48,7 @@ def join(parts: Sequence[List[dict]]) -> List[dict]:
 
 
 def main() -> None:
+    """Command-line entry point (see module doc)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("parts", type=Path, nargs="+", help="log.jsonl of each part, in training order")
     parser.add_argument("--out", type=Path, required=True)
