@@ -54,9 +54,16 @@ export const STOP_WORDS: ReadonlySet<string> = new Set(
   ).split(" "),
 );
 
-/** Words of `text` (letters and digits, inner apostrophes allowed) with their character spans. */
+/**
+ * A word: letters, combining marks and digits with inner apostrophes, or an emoji (with its
+ * variation selector and joined emoji), since "replace the \u{1F431}" names an object too.
+ */
+const WORD =
+  /[\p{L}\p{M}\p{N}]+(?:['\u2019][\p{L}\p{M}\p{N}]+)*|\p{Extended_Pictographic}(?:\uFE0F|\p{M}|\u200D\p{Extended_Pictographic})*/gu;
+
+/** Words of `text` with their character spans. */
 function words(text: string): { word: string; start: number; end: number }[] {
-  return [...text.matchAll(/[\p{L}\p{N}]+(?:['\u2019][\p{L}\p{N}]+)*/gu)].map((match) => ({
+  return [...text.matchAll(WORD)].map((match) => ({
     word: match[0].toLowerCase(),
     start: match.index,
     end: match.index + match[0].length,

@@ -175,31 +175,142 @@ function commonPrefixLength(full: readonly number[], content: readonly number[])
 
 /** Marks that tokenizers put in token strings for a leading space or a word continuation. */
 const SPACE_MARKS = /^(?:\u2581|\u0120|##)+|[\u2581\u0120]/gu;
+/** Suffix that CLIP-style BPE puts on the last token of a word. */
+const END_OF_WORD = /<\/w>$/u;
+/** A byte-fallback token (SentencePiece, Gemma): one byte of the UTF-8 text. */
+const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/u;
+
+/**
+ * Byte-level BPE's alphabet (GPT-2, CLIP), reversed: the character that stands for each byte. Printable
+ * Latin-1 bytes stand for themselves; the other 68 bytes, in order, for U+0100 onwards.
+ */
+const BYTE_LEVEL: ReadonlyMap<string, number> = (() => {
+  const printable = (byte: number) =>
+    (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || byte >= 0xae;
+  const chars = new Map<string, number>();
+  let extra = 0;
+  for (let byte = 0; byte < 256; byte++) {
+    chars.set(String.fromCharCode(printable(byte) ? byte : 256 + extra++), byte);
+  }
+  return chars;
+})();
+
+/** The bytes a token stands for, if it is a byte-fallback token or written in byte-level characters. */
+function tokenBytes(token: string): number[] | null {
+  const byte = BYTE_TOKEN.exec(token);
+  if (byte !== null) return [parseInt(byte[1], 16)];
+  const bytes = Array.from(token.replace(END_OF_WORD, ""), (char) => BYTE_LEVEL.get(char));
+  return bytes.length > 0 && bytes.every((b) => b !== undefined) ? bytes as number[] : null;
+}
+
+/** How many bytes the UTF-8 sequence still lacks to end on a whole character. */
+function missingBytes(bytes: readonly number[]): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i];
+    i += lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  }
+  return i - bytes.length;
+}
 
 /**
  * Character spans of content tokens in `text`, recovered by matching each token's string
- * (space marks removed) case-insensitively from where the previous token ended. A token that
- * cannot be found (an unknown token, bytes of a split character) spans the next word (a run of
- * letters and digits) or punctuation mark after the cursor, so keyword rows still see it.
+ * (space marks and `</w>` removed) case-insensitively from where the previous token ended.
+ *
+ * - Byte tokens (`<0xC3>`, or byte-level characters such as CLIP's `Ã©</w>`) are decoded as UTF-8
+ *   together with the tokens that complete their character; each spans the characters its bytes
+ *   belong to (both bytes of "é" span "é", the four of an emoji span the emoji).
+ * - A whitespace token (`▁`, `▁▁`, a literal tab) spans the whitespace it stands for.
+ * - A token that cannot be found (an unknown token) spans the next word (a run of letters and
+ *   digits) or punctuation mark after the cursor, so keyword rows still see it.
+ *
+ * @example
+ * ```ts
+ * import { alignOffsets } from "@editmgt/editmgt/pipeline";
+ *
+ * const spans = alignOffsets("a caf\u00e9", ["a", "\u2581caf", "<0xC3>", "<0xA9>"]);
+ * console.log(spans); // [[0, 1], [2, 5], [5, 6], [5, 6]]
+ * ```
  */
 export function alignOffsets(text: string, tokens: readonly string[]): [number, number][] {
   const haystack = lowerCaseSameLength(text);
   const offsets: [number, number][] = [];
   let cursor = 0;
-  for (const token of tokens) {
-    const piece = token.replace(SPACE_MARKS, " ").trim().toLowerCase();
-    const found = piece.length > 0 ? haystack.indexOf(piece, cursor) : -1;
-    if (found >= 0) {
-      offsets.push([found, found + piece.length]);
-      cursor = found + piece.length;
-      continue;
-    }
+  let run: { index: number; bytes: number[] }[] = [];
+
+  const nextWord = (): [number, number] => {
     const word = /[\p{L}\p{M}\p{N}]+|[^\s\p{L}\p{M}\p{N}]/u.exec(haystack.slice(cursor));
     const start = word === null ? cursor : cursor + word.index;
     cursor = word === null ? cursor : start + word[0].length;
-    offsets.push([start, cursor]);
-  }
+    return [start, cursor];
+  };
+  const flushBytes = () => {
+    if (run.length === 0) return;
+    const bytes = run.flatMap((entry) => entry.bytes);
+    const decoded = new TextDecoder().decode(Uint8Array.from(bytes));
+    const found = decoded.includes("\uFFFD")
+      ? -1
+      : haystack.indexOf(lowerCaseSameLength(decoded), cursor);
+    if (found < 0) {
+      const span = nextWord();
+      for (const token of run) offsets[token.index] = span;
+    } else {
+      const charAt = byteSpans(decoded, found);
+      let byte = 0;
+      for (const token of run) {
+        offsets[token.index] = [charAt[byte][0], charAt[byte + token.bytes.length - 1][1]];
+        byte += token.bytes.length;
+      }
+      cursor = found + decoded.length;
+    }
+    run = [];
+  };
+
+  tokens.forEach((token, index) => {
+    const piece = token.replace(END_OF_WORD, "").replace(SPACE_MARKS, " ").trim().toLowerCase();
+    const bytes = tokenBytes(token);
+    const pending = run.flatMap((entry) => entry.bytes);
+    const continues = missingBytes(pending) > 0 && bytes !== null && (bytes[0] & 0xc0) === 0x80;
+    if (!continues) flushBytes();
+    if (
+      bytes !== null &&
+      (continues || BYTE_TOKEN.test(token) ||
+        (piece.length > 0 && !haystack.includes(piece, cursor)))
+    ) {
+      run.push({ index, bytes });
+      if (missingBytes([...pending, ...bytes]) === 0) flushBytes();
+      return;
+    }
+    if (piece.length === 0 && token.length > 0) {
+      const width = Array.from(token.matchAll(/[\u2581\u0120\s]/gu)).length;
+      const space = Math.min(width, /^\s*/u.exec(haystack.slice(cursor))![0].length);
+      offsets[index] = [cursor, cursor + space];
+      cursor += space;
+      return;
+    }
+    const found = piece.length > 0 ? haystack.indexOf(piece, cursor) : -1;
+    if (found >= 0) {
+      offsets[index] = [found, found + piece.length];
+      cursor = found + piece.length;
+      return;
+    }
+    offsets[index] = nextWord();
+  });
+  flushBytes();
   return offsets;
+}
+
+/** For each UTF-8 byte of `decoded` (found at `start` of the text), the span of its character. */
+function byteSpans(decoded: string, start: number): [number, number][] {
+  const spans: [number, number][] = [];
+  let offset = start;
+  for (const char of decoded) {
+    const point = char.codePointAt(0)!;
+    const size = point < 0x80 ? 1 : point < 0x800 ? 2 : point < 0x10000 ? 3 : 4;
+    for (let i = 0; i < size; i++) spans.push([offset, offset + char.length]);
+    offset += char.length;
+  }
+  return spans;
 }
 
 /** `text` lower-cased character by character, keeping characters whose lower case is longer. */

@@ -15,7 +15,7 @@ import numpy as np
 
 from tools.editmgt.transformer import Transformer2DModel, TransformerConfig
 from tools.editmgt.vq import VQConfig, VQModel
-from tools.safetensors import read_safetensors
+from tools.safetensors import read_header, read_safetensors
 
 from .report import KeyReport, load_strict
 
@@ -42,28 +42,65 @@ def find_transformer_folder(root: Path) -> Path:
     raise CheckpointError(f"{root}: no transformer folder ({' or '.join(TRANSFORMER_FOLDERS)}) with a config.json")
 
 
-def read_component(folder: Path, variant: Optional[str] = None) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
-    """(config.json, float32 state dict) of one diffusers component folder.
+FLOAT_DTYPES = ("F32", "F16", "BF16")
 
-    Picks ``diffusion_pytorch_model[.{variant}].safetensors``, or its sharded ``.index.json`` weight map.
+
+def weight_files(folder: Path, stem: str = WEIGHTS_STEM, variant: Optional[str] = None) -> Dict[str, Path]:
+    """Each stored tensor name -> the safetensors file holding it.
+
+    Reads ``{stem}[.{variant}].safetensors``, or every shard of its sharded ``.index.json`` (a tensor a
+    shard holds but the index omits is still found, so strict loading reports it); ``stem`` is diffusers'
+    ``diffusion_pytorch_model`` or transformers' ``model``.
     """
+    folder = Path(folder)
+    name = f"{stem}.{variant}.safetensors" if variant else f"{stem}.safetensors"
+    single, index = folder / name, folder / f"{name}.index.json"
+    if single.exists():
+        return {key: single for key in read_header(single)[0]}
+    if index.exists():
+        weight_map: Mapping[str, str] = json.loads(index.read_text())["weight_map"]
+        missing = sorted({shard for shard in weight_map.values() if not (folder / shard).exists()})
+        if missing:
+            raise CheckpointError(f"{index}: lists shards that are not in the folder: {', '.join(missing)}")
+        files: Dict[str, Path] = {}
+        for shard in sorted(set(weight_map.values())):
+            files.update({key: folder / shard for key in read_header(folder / shard)[0]})
+        for key, shard in weight_map.items():
+            if files.get(key) != folder / shard:
+                raise CheckpointError(f"{index}: maps {key!r} to {shard}, which does not hold it")
+        return files
+    raise CheckpointError(f"{folder}: neither {name} nor {name}.index.json")
+
+
+def check_weight_dtypes(files: Mapping[str, Path]) -> None:
+    """Refuse any stored tensor that is not a floating-point weight (F32, F16, BF16), naming file and key."""
+    for path in sorted(set(files.values())):
+        for key, info in read_header(path)[0].items():
+            if info.dtype not in FLOAT_DTYPES:
+                raise CheckpointError(f"{path}: tensor {key!r} has dtype {info.dtype}; weights must be "
+                                      f"{', '.join(FLOAT_DTYPES)}")
+
+
+def read_component(folder: Path, variant: Optional[str] = None, stem: str = WEIGHTS_STEM
+                   ) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+    """(config.json, float32 state dict) of one component folder (``weight_files`` says which files)."""
     folder = Path(folder)
     config_path = folder / "config.json"
     if not config_path.exists():
         raise CheckpointError(f"{folder}: missing config.json")
     config = json.loads(config_path.read_text())
-    name = f"{WEIGHTS_STEM}.{variant}.safetensors" if variant else f"{WEIGHTS_STEM}.safetensors"
-    single, index = folder / name, folder / f"{name}.index.json"
-    if single.exists():
-        return config, read_safetensors(single)
-    if index.exists():
-        weight_map: Mapping[str, str] = json.loads(index.read_text())["weight_map"]
-        state: Dict[str, np.ndarray] = {}
-        for shard in sorted(set(weight_map.values())):
-            names = [k for k, v in weight_map.items() if v == shard]
-            state.update(read_safetensors(folder / shard, names))
-        return config, state
-    raise CheckpointError(f"{folder}: neither {name} nor {name}.index.json")
+    files = weight_files(folder, stem, variant)
+    check_weight_dtypes(files)
+    state: Dict[str, np.ndarray] = {}
+    for shard in sorted(set(files.values())):
+        state.update(read_safetensors(shard, [k for k, v in files.items() if v == shard]))
+    return config, state
+
+
+def source_label(name: str, folder: Path, stem: str = WEIGHTS_STEM, variant: Optional[str] = None) -> str:
+    """``name (folder: file, ...)``: what a key report names as the files it read."""
+    files = sorted({path.name for path in weight_files(folder, stem, variant).values()})
+    return f"{name} ({Path(folder)}: {', '.join(files)})"
 
 
 def transformer_config_from(config: Mapping[str, Any]) -> TransformerConfig:
@@ -109,8 +146,10 @@ def load_checkpoint(root: Path, variant: Optional[str] = None
     transformer_folder = find_transformer_folder(root)
     config, state = read_component(transformer_folder, variant)
     transformer = Transformer2DModel(transformer_config_from(config))
-    reports = {"transformer": load_strict(transformer, state, f"transformer ({transformer_folder})")}
+    reports = {"transformer": load_strict(transformer, state, source_label("transformer", transformer_folder,
+                                                                           variant=variant))}
+    del state
     config, state = read_component(root / VQ_FOLDER, variant)
     vq = VQModel(vq_config_from(config))
-    reports["vq"] = load_strict(vq, state, f"VQ ({root / VQ_FOLDER})")
+    reports["vq"] = load_strict(vq, state, source_label("VQ", root / VQ_FOLDER, variant=variant))
     return transformer.eval(), vq.eval(), reports

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import struct
 import sys
 from pathlib import Path
@@ -12,12 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from tools.convert.convert import convert
 from tools.convert.__main__ import main as convert_main
 from tools.convert.checkpoint import (CheckpointError, find_transformer_folder, load_checkpoint, read_component,
                                       transformer_config_from, vq_config_from)
 from tools.convert.report import CheckpointMismatchError, compare_shapes, fold_keys, load_strict
-from tools.convert.synthetic import AMUSED_VQ_CONFIG, random_state, vq_shapes, write_checkpoint, write_component
+from tools.convert.synthetic import (AMUSED_VQ_CONFIG, random_state, vq_shapes, write_checkpoint, write_component,
+                                     write_snapshot)
+from tools.convert.text_shapes import CLIP_H_TEXT_CONFIG, GEMMA2_2B_CONFIG, clip_text_shapes, gemma2_shapes
 from tools.export.manifest import consistency_problems, validate_manifest
 from tools.safetensors import (SafetensorsError, float32_to_bfloat16_bits, read_header, read_safetensors,
                                write_safetensors)
@@ -173,28 +175,123 @@ def test_meissonic_layout_without_connector_and_unsupported_vq_configs(tmp_path)
         read_component(tmp_path / "transformer")
 
 
-@needs_parity
-def test_convert_writes_a_package_whose_manifest_follows_the_schema(tmp_path):
-    _parity_checkpoint(tmp_path / "ckpt")
-    reports, package = convert(tmp_path / "ckpt", tmp_path / "out", resolution=32, text_length=8,
-                               localization_blocks=[3, 4], external_data_threshold=100_000)
-    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+REFERENCE_TEXT = ROOT.parent / "shared" / "reference" / "text-encoders-parity"
+needs_text_reference = pytest.mark.skipif(not REFERENCE_TEXT.exists(), reason="text-encoder goldens not found")
+
+
+@needs_text_reference
+@pytest.mark.parametrize("shapes,config,keys_file", [
+    (gemma2_shapes, GEMMA2_2B_CONFIG, "real_gemma-2-2b_keys.json"),
+    (clip_text_shapes, CLIP_H_TEXT_CONFIG, "real_clip-vit-h-14-text_keys.json"),
+])
+def test_text_encoder_keys_derived_from_the_config_equal_the_released_keys(shapes, config, keys_file):
+    real = json.loads((REFERENCE_TEXT / keys_file).read_text())
+    stored = {key: tuple(shape) for key, shape in real["stored_keys_without_tied_duplicates"].items()}
+    derived = shapes(config)
+    assert list(derived) == list(stored)
+    assert derived == stored
+
+
+@pytest.fixture(scope="module")
+def tiny_snapshot(tmp_path_factory):
+    """A tiny synthetic snapshot in the released layout (written once for this module)."""
+    return write_snapshot(tmp_path_factory.mktemp("snapshot") / "editmgt")
+
+
+def _copy(snapshot, tmp_path):
+    target = tmp_path / "snapshot"
+    shutil.copytree(snapshot.folder, target)
+    return target
+
+
+def test_synthetic_snapshot_has_the_released_layout(tiny_snapshot):
+    root = tiny_snapshot.folder
+    for name in ("model_index.json", "editmgt/config.json", "vqvae/config.json", "text_encoder/config.json",
+                 "text_encoder/model.safetensors", "tokenizer/vocab.json", "tokenizer/merges.txt",
+                 "llm_encoder/config.json", "llm_encoder/model.safetensors.index.json",
+                 "llm_encoder/tokenizer.json", "scheduler/scheduler_config.json"):
+        assert (root / name).exists(), name
+    assert not (root / "tokenizer" / "tokenizer.json").exists(), "CLIP ships the slow files only"
+    transformer = json.loads((root / "editmgt" / "config.json").read_text())
+    gemma = json.loads((root / "llm_encoder" / "config.json").read_text())
+    clip = json.loads((root / "text_encoder" / "config.json").read_text())
+    assert transformer["joint_attention_dim"] == gemma["hidden_size"]
+    assert transformer["pooled_projection_dim"] == clip["projection_dim"]
+    assert transformer["text_encoder_architecture"] == "CLIP_Gemma2"
+
+
+def test_snapshot_converts_with_one_command_into_a_complete_package(tiny_snapshot, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "package"
+    monkeypatch.setattr("sys.argv", ["convert", str(tiny_snapshot.folder), str(out),
+                                     "--resolution", str(tiny_snapshot.resolution)])
+    assert convert_main() == 0
+    printed = capsys.readouterr().out
+    assert "tokenizer.json" in printed, "says how the CLIP tokenizer.json was made"
+    manifest = json.loads((out / "manifest.json").read_text())
     validate_manifest(manifest)
-    assert consistency_problems(manifest, require_text=False) == []
-    assert manifest["vq"] == {"grid": {"height": 16, "width": 16}, "codebookSize": 64, "maskTokenId": 71}
+    assert consistency_problems(manifest) == []
+    components = {c["name"]: c for c in manifest["components"]}
+    assert components["gemma"]["role"] == "context" and components["clip"]["role"] == "pooled"
+    assert components["gemma_tokenizer"]["kind"] == "tokenizer"
+    assert manifest["text"]["length"] == 256 and manifest["text"]["padSide"] == "left"
+    assert manifest["text"]["pooledLength"] == 77 and manifest["text"]["pooledPadSide"] == "right"
+    assert manifest["text"]["contextDim"] == 64 and manifest["text"]["pooledDim"] == 24
     assert manifest["transformer"]["timestep"] == "step-index"
-    assert manifest["transformer"]["localizationBlocks"] == [3, 4]
-    assert manifest["text"] == {"length": 8, "contextDim": 24, "pooledDim": 20, "padTokenId": 0, "padSide": "left"}
     assert manifest["defaults"]["steps"] == 36 and manifest["defaults"]["guidance"] == 6.0
-    transformer_files = [f["path"] for c in manifest["components"] if c["kind"] == "transformer" for f in c["files"]]
-    assert transformer_files == ["transformer.onnx", "transformer.onnx.data"]
-    assert [c.name for c in package.components] == ["vq_encoder", "vq_decoder", "transformer"]
+    for component in manifest["components"]:
+        for file in component["files"]:
+            assert (out / file["path"]).stat().st_size == file["bytes"]
+    assert not list(tmp_path.glob(".package.partial-*")), "the temporary folder was renamed"
 
 
-@needs_parity
-def test_convert_cli_exits_nonzero_with_the_report(tmp_path, monkeypatch, capsys):
-    _parity_checkpoint(tmp_path / "ckpt", drop=("transformer_blocks.1.",))
-    monkeypatch.setattr("sys.argv", ["convert", str(tmp_path / "ckpt"), str(tmp_path / "out")])
-    assert convert_main() == 1
-    assert "transformer_blocks.1 (whole blocks)" in capsys.readouterr().err
-    assert not (tmp_path / "out" / "manifest.json").exists()
+def _fails(snapshot_folder, out, capsys):
+    from tools.convert.__main__ import main
+
+    import sys as system
+    system.argv = ["convert", str(snapshot_folder), str(out), "--resolution", "64"]
+    assert main() == 1
+    return capsys.readouterr().err
+
+
+def test_conversion_errors_name_the_file_and_key_and_leave_nothing_behind(tiny_snapshot, tmp_path, capsys):
+    root = _copy(tiny_snapshot, tmp_path)
+    out = tmp_path / "out"
+    index = json.loads((root / "llm_encoder" / "model.safetensors.index.json").read_text())
+    key = "model.layers.1.mlp.up_proj.weight"
+    shard = root / "llm_encoder" / index["weight_map"][key]
+    tensors = read_safetensors(shard)
+
+    write_safetensors(shard, {k: v for k, v in tensors.items() if k != key})
+    del index["weight_map"][key]
+    (root / "llm_encoder" / "model.safetensors.index.json").write_text(json.dumps(index))
+    error = _fails(root, out, capsys)
+    assert key in error and "llm_encoder" in error and shard.name in error
+
+    write_safetensors(shard, dict(tensors, **{key: tensors[key][:, :-1]}))
+    index["weight_map"][key] = shard.name
+    (root / "llm_encoder" / "model.safetensors.index.json").write_text(json.dumps(index))
+    error = _fails(root, out, capsys)
+    assert key in error and "shape" in error
+
+    write_safetensors(shard, dict(tensors, **{key: tensors[key].astype(np.int32)}))
+    error = _fails(root, out, capsys)
+    assert key in error and "I32" in error and shard.name in error
+
+    write_safetensors(shard, dict(tensors, **{"model.layers.1.extra.weight": np.ones(3, np.float32)}))
+    error = _fails(root, out, capsys)
+    assert "model.layers.1.extra.weight" in error and "unexpected" in error
+
+    write_safetensors(shard, tensors)
+    shutil.rmtree(root / "text_encoder")
+    error = _fails(root, out, capsys)
+    assert "text_encoder" in error and "missing folder" in error
+
+    assert not out.exists() and not list(tmp_path.glob(".out.*")), "nothing half written"
+
+
+def test_conversion_refuses_an_existing_output_unless_replace(tiny_snapshot, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    error = _fails(tiny_snapshot.folder, out, capsys)
+    assert "already exists" in error and (out / "keep.txt").exists()

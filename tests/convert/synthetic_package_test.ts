@@ -1,0 +1,131 @@
+/**
+ * A synthetic snapshot in the released EditMGT layout (CLIP and Gemma-2 text encoders with their
+ * tokenizers, transformer, VQ), converted with one command, edits through every entry point:
+ * `EditPipeline` on onnxruntime-node and on WASM, the CLI and the edge server. The browser (WASM)
+ * edit is in tests/browser/converted_package_test.ts.
+ */
+
+import assert from "node:assert/strict";
+import { decodeImage, encodeImage } from "../../src/image/codec.ts";
+import { denoSource } from "../../src/model/deno.ts";
+import { createBackend } from "../../src/model/select.ts";
+import { EditPipeline } from "../../src/pipeline/pipeline.ts";
+import { ManifestSchema } from "../../src/schema/mod.ts";
+import { createApp } from "../../src/server/mod.ts";
+import { syntheticPackage } from "../_shared/synthetic_package.ts";
+import { diskImage, ids, ORT_SANITIZERS, recordingBackend } from "../pipeline/fixture.ts";
+
+const PACKAGE = await syntheticPackage();
+const manifest = ManifestSchema.parse(
+  JSON.parse(await Deno.readTextFile(`${PACKAGE}/manifest.json`)),
+);
+const instruction = "make the red circle blue";
+const source = diskImage(40, 30);
+
+Deno.test("the converted package has both text encoders, their tokenizers and the text layout", () => {
+  const byName = Object.fromEntries(manifest.components.map((c) => [c.name, c]));
+  assert.equal(byName.gemma.kind, "text-encoder");
+  assert.equal(byName.gemma.role, "context");
+  assert.equal(byName.clip.kind, "text-encoder");
+  assert.equal(byName.clip.role, "pooled");
+  assert.equal(byName.gemma_tokenizer.role, "context");
+  assert.equal(byName.clip_tokenizer.role, "pooled");
+  assert.equal(manifest.text.length, 256);
+  assert.equal(manifest.text.padSide, "left");
+  assert.equal(manifest.text.pooledLength, 77);
+  assert.equal(manifest.text.pooledPadSide ?? "right", "right");
+  assert.equal(manifest.transformer.timestep, "step-index");
+  assert.deepEqual(manifest.resolution, { width: 64, height: 64 });
+});
+
+for (const device of ["node", "wasm"] as const) {
+  Deno.test({
+    name: `the converted package edits through EditPipeline on ${device}`,
+    ...ORT_SANITIZERS,
+    async fn() {
+      const backend = recordingBackend(await createBackend(device, { threads: 1 }));
+      const pipeline = await EditPipeline.load(new URL(`file://${PACKAGE}/manifest.json`), {
+        backend,
+        source: denoSource,
+      });
+      try {
+        const result = await pipeline.edit({
+          image: source,
+          instruction,
+          options: { seed: 3, steps: 4 },
+        });
+        assert.equal(result.device, device);
+        assert.deepEqual([result.image.width, result.image.height], [40, 30]);
+        assert.deepEqual([result.localization.width, result.localization.height], [8, 8]);
+
+        const texts = backend.runs.text.map((feeds) => ids(feeds, "input_ids"));
+        const gemma = texts.filter((row) => row.length === 256);
+        const clip = texts.filter((row) => row.length === 77);
+        assert.ok(gemma.length >= 1 && clip.length >= 1, "both encoders ran");
+        const instructionIds = gemma.at(-1)!;
+        const bos = instructionIds.indexOf(2);
+        assert.ok(bos > 0 && instructionIds.slice(0, bos).every((id) => id === 0), "left-padded");
+        assert.ok(instructionIds.slice(bos + 1).every((id) => id !== 0), "content after <bos>");
+        const pooledIds = clip.at(-1)!;
+        assert.ok(pooledIds[0] !== pooledIds[1], "CLIP ids start with content, not padding");
+      } finally {
+        await pipeline.dispose();
+      }
+    },
+  });
+}
+
+Deno.test("the CLI edits with the converted package (--model)", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "editmgt-converted-cli-" });
+  const input = `${folder}/in.png`;
+  await Deno.writeFile(input, await encodeImage(source));
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../examples/cli/edit.ts", import.meta.url).pathname,
+      input,
+      instruction,
+      "-o",
+      `${folder}/out.png`,
+      "--seed",
+      "9",
+      "--steps",
+      "3",
+      "--model",
+      PACKAGE,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  const edited = await decodeImage(await Deno.readFile(`${folder}/out.png`));
+  assert.deepEqual([edited.width, edited.height], [40, 30]);
+  await Deno.remove(folder, { recursive: true });
+});
+
+Deno.test({
+  name: "the edge server edits with the converted package",
+  ...ORT_SANITIZERS,
+  async fn() {
+    const app = createApp({ models: [PACKAGE], kv: ":memory:", logger: () => {} });
+    try {
+      await app.ready;
+      const form = new FormData();
+      form.set("image", new File([await encodeImage(source) as Uint8Array<ArrayBuffer>], "in.png", { type: "image/png" }));
+      form.set("instruction", instruction);
+      form.set("options", JSON.stringify({ seed: 5, steps: 3 }));
+      const response = await app.request("/v1/edits", {
+        method: "POST",
+        body: form,
+        headers: { prefer: "wait", accept: "image/png" },
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+      assert.equal(response.headers.get("x-edit-seed"), "5");
+      const image = await decodeImage(new Uint8Array(await response.arrayBuffer()));
+      assert.deepEqual([image.width, image.height], [40, 30]);
+    } finally {
+      await app.close();
+    }
+  },
+});
