@@ -12,7 +12,9 @@ import { ManifestSchema } from "../../src/schema/mod.ts";
 
 const [folder, name, ...rest] = Deno.args;
 const threads = rest[0] === "--threads" ? Number(rest[1]) : 2;
-const manifest = ManifestSchema.parse(JSON.parse(await Deno.readTextFile(`${folder}/manifest.json`)));
+const manifest = ManifestSchema.parse(
+  JSON.parse(await Deno.readTextFile(`${folder}/manifest.json`)),
+);
 const component = manifest.components.find((c) => c.name === name);
 if (component === undefined) throw new Error(`no component ${name} in ${folder}`);
 const graph = component.files.find((file) => file.path.endsWith(".onnx"))!;
@@ -20,22 +22,28 @@ const graph = component.files.find((file) => file.path.endsWith(".onnx"))!;
 /** Resident set size and its peak, in bytes, from /proc/self/status. */
 function memory(): { rss: number; peak: number } {
   const status = Deno.readTextFileSync("/proc/self/status");
-  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
+  const kib = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
   return { rss: kib("VmRSS"), peak: kib("VmHWM") };
 }
 
 function feeds(): Record<string, ort.Tensor> {
   const { vq, text, resolution, transformer } = manifest;
   const tokens = vq.grid.height * vq.grid.width;
-  const ids = (length: number) => new ort.Tensor("int64", new BigInt64Array(length).fill(5n), [1, length]);
+  const ids = (length: number) =>
+    new ort.Tensor("int64", new BigInt64Array(length).fill(5n), [1, length]);
   switch (component!.kind) {
     case "text-encoder":
       return {
-        input_ids: ids(component!.role === "pooled" ? text.pooledLength ?? text.length : text.length),
+        input_ids: ids(
+          component!.role === "pooled" ? text.pooledLength ?? text.length : text.length,
+        ),
       };
     case "vq-encoder": {
       const pixels = new Float32Array(3 * resolution.height * resolution.width).fill(0.5);
-      return { pixels: new ort.Tensor("float32", pixels, [1, 3, resolution.height, resolution.width]) };
+      return {
+        pixels: new ort.Tensor("float32", pixels, [1, 3, resolution.height, resolution.width]),
+      };
     }
     case "vq-decoder":
       return {
@@ -48,14 +56,21 @@ function feeds(): Record<string, ort.Tensor> {
     case "transformer": {
       const grid = [1, vq.grid.height, vq.grid.width];
       return {
-        tokens: new ort.Tensor("int64", new BigInt64Array(tokens).fill(BigInt(vq.maskTokenId)), grid),
+        tokens: new ort.Tensor(
+          "int64",
+          new BigInt64Array(tokens).fill(BigInt(vq.maskTokenId)),
+          grid,
+        ),
         ref_tokens: new ort.Tensor("int64", new BigInt64Array(tokens).fill(1n), grid),
         context: new ort.Tensor("float32", new Float32Array(2 * text.length * text.contextDim), [
           2,
           text.length,
           text.contextDim,
         ]),
-        pooled: new ort.Tensor("float32", new Float32Array(2 * text.pooledDim), [2, text.pooledDim]),
+        pooled: new ort.Tensor("float32", new Float32Array(2 * text.pooledDim), [
+          2,
+          text.pooledDim,
+        ]),
         micro_conds: new ort.Tensor("float32", Float32Array.from(transformer.microConds), [
           transformer.microConds.length,
         ]),

@@ -112,7 +112,12 @@ Deno.test({
     try {
       await app.ready;
       const form = new FormData();
-      form.set("image", new File([await encodeImage(source) as Uint8Array<ArrayBuffer>], "in.png", { type: "image/png" }));
+      form.set(
+        "image",
+        new File([await encodeImage(source) as Uint8Array<ArrayBuffer>], "in.png", {
+          type: "image/png",
+        }),
+      );
       form.set("instruction", instruction);
       form.set("options", JSON.stringify({ seed: 5, steps: 3 }));
       const response = await app.request("/v1/edits", {

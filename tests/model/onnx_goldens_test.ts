@@ -16,42 +16,14 @@
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { ManifestSchema } from "../../src/schema/mod.ts";
+import { readSafetensors, type StoredTensor } from "../_shared/safetensors.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const PACKAGE = new URL("tiny-random/", FIXTURES);
 const GOLDENS = new URL("goldens/", FIXTURES);
 
-type Golden = { dtype: string; shape: number[]; data: Float32Array | BigInt64Array | Uint8Array };
+type Golden = StoredTensor;
 type Tolerance = { atol: number; rtol: number };
-
-const ARRAYS: Record<string, (buffer: ArrayBuffer) => Golden["data"]> = {
-  F32: (b) => new Float32Array(b),
-  I64: (b) => new BigInt64Array(b),
-  U8: (b) => new Uint8Array(b),
-};
-
-/** Reads a safetensors file (8-byte header length, JSON header, little-endian data). */
-async function readSafetensors(
-  url: URL,
-): Promise<{ tensors: Map<string, Golden>; metadata: Record<string, string> }> {
-  const bytes = await Deno.readFile(url);
-  const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
-  const start = 8 + headerLength;
-  const tensors = new Map<string, Golden>();
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const { dtype, shape, data_offsets: [begin, end] } = entry as {
-      dtype: string;
-      shape: number[];
-      data_offsets: [number, number];
-    };
-    const read = ARRAYS[dtype];
-    assert.ok(read, `${name}: unexpected dtype ${dtype}`);
-    tensors.set(name, { dtype, shape, data: read(bytes.slice(start + begin, start + end).buffer) });
-  }
-  return { tensors, metadata: header.__metadata__ ?? {} };
-}
 
 /** The tensors of one case group (`<case>/<group>/<name>`), by name. */
 function group(tensors: Map<string, Golden>, caseName: string, kind: string): Map<string, Golden> {

@@ -21,6 +21,7 @@
 import assert from "node:assert/strict";
 import * as ortNode from "onnxruntime-node";
 import * as ortWeb from "onnxruntime-web";
+import { readSafetensors } from "../_shared/safetensors.ts";
 
 const FIXTURE = new URL("../fixtures/text-encoders/", import.meta.url);
 const CASES = [
@@ -45,25 +46,18 @@ interface Golden {
   atol: number;
 }
 
-/** Reads `<case>.safetensors` (8-byte header length, JSON header, little-endian data). */
+/** Reads `<case>.safetensors`: input ids, the reference output and its tolerance. */
 async function readGolden(caseName: string): Promise<Golden> {
-  const bytes = await Deno.readFile(new URL(`${caseName}.safetensors`, FIXTURE));
-  const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
-  const start = 8 + headerLength;
-  const tensor = (name: string) => {
-    const { shape, data_offsets: [begin, end] } = header[name];
-    return { dims: shape as number[], buffer: bytes.slice(start + begin, start + end).buffer };
-  };
-  const tolerances: Record<string, { atol: number }> = JSON.parse(header.__metadata__.tolerances);
+  const { tensors, metadata } = await readSafetensors(new URL(`${caseName}.safetensors`, FIXTURE));
+  const tolerances: Record<string, { atol: number }> = JSON.parse(metadata.tolerances);
   const [[output, { atol }]] = Object.entries(tolerances);
-  const ids = tensor(`${caseName}/inputs/input_ids`);
-  const expected = tensor(`${caseName}/outputs/${output}`);
+  const ids = tensors.get(`${caseName}/inputs/input_ids`)!;
+  const expected = tensors.get(`${caseName}/outputs/${output}`)!;
   return {
-    graph: header.__metadata__.graph,
-    inputIds: { data: new BigInt64Array(ids.buffer), dims: ids.dims },
+    graph: metadata.graph,
+    inputIds: { data: ids.data as BigInt64Array, dims: ids.shape },
     output,
-    expected: { data: new Float32Array(expected.buffer), dims: expected.dims },
+    expected: { data: expected.data as Float32Array, dims: expected.shape },
     atol,
   };
 }
