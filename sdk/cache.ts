@@ -15,8 +15,9 @@ export interface ModelCache {
   /** The Cache Storage name. */
   readonly name: string;
   /**
-   * Whether every file of the model at `manifest` (folder or manifest URL) is stored with the
-   * sha256 its stored manifest gives. Makes no network request.
+   * Whether the model at `manifest` (folder or manifest URL) can load offline: every component
+   * has its base files or one variant's files stored, with the sha256 its stored manifest gives.
+   * Makes no network request.
    */
   has(manifest: string | URL): Promise<boolean>;
   /** Deletes the model's files, partial downloads and manifest; whether anything was stored. */
@@ -53,10 +54,17 @@ export function modelCache(name: string = DEFAULT_CACHE_NAME): ModelCache {
       const cache = await open();
       const stored = await storedPackage(cache, location);
       if (stored === null) return false;
-      for (const file of stored.files) {
-        if (!await matchFile(cache, file.url, file)) return false;
+      const fileSets = Map.groupBy(
+        stored.files,
+        (file) => `${file.component}\n${file.variant ? file.dtype : ""}`,
+      );
+      const complete = new Set<string>();
+      for (const files of fileSets.values()) {
+        const matches = await Promise.all(files.map((file) => matchFile(cache, file.url, file)));
+        await Promise.all(matches.map((match) => match?.body?.cancel()));
+        if (matches.every((match) => match !== undefined)) complete.add(files[0].component);
       }
-      return true;
+      return stored.manifest.components.every((component) => complete.has(component.name));
     },
     async delete(location) {
       const cache = await open();

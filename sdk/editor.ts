@@ -10,13 +10,14 @@ import { createEngine, type Engine } from "../src/engine/engine.ts";
 import { EditMGTError, isEditMGTError } from "../src/errors/mod.ts";
 import type { BinaryMask } from "../src/image/types.ts";
 import type { ModelPackage } from "../src/model/package.ts";
+import { describeDtypes, type DtypeRequest, dtypesOf } from "../src/model/variants.ts";
 import type {
   EditInput,
   EditLocalization,
   EditProgress,
   MaskSource,
 } from "../src/pipeline/types.ts";
-import type { Manifest } from "../src/schema/manifest.ts";
+import type { ComponentDtype, Manifest } from "../src/schema/manifest.ts";
 import type { EditOptions } from "../src/schema/options.ts";
 import { type ModelCache, modelCache } from "./cache.ts";
 import { downloadModelFiles } from "./download.ts";
@@ -27,8 +28,10 @@ import {
   chooseDevice,
   type DeviceChoice,
   type EditorDevice,
+  modelNeeds,
   probe,
   type ProbeReport,
+  suggestVariants,
 } from "./probe.ts";
 import { createRemoteEditor, type RemoteOptions } from "./remote.ts";
 import { type EditorProgress, type EditorResult, editorResult, toImageData } from "./result.ts";
@@ -56,6 +59,15 @@ export interface EditorOptions {
   onProgress?: (event: EditorProgress) => void;
   /** WASM threads (default: up to 4 when the page is cross-origin isolated, else 1). */
   threads?: number;
+  /**
+   * Which weights to download and run, as in transformers.js: `"auto"` (the default: per
+   * component, the variant the manifest lists for the device, e.g. fp16 on WebGPU with
+   * `shader-f16`, else the base files), one weight type (`"fp32"`, `"fp16"`, `"int8"`, `"q4"`)
+   * for every component that offers it, or a record of component names to weight types. Only
+   * the chosen files are downloaded; {@linkcode Editor.dtypes} says what was chosen. Not used
+   * by the remote device (the server chooses).
+   */
+  dtype?: DtypeRequest;
   /** Where the remote device sends edits. */
   remote?: RemoteOptions;
 }
@@ -85,8 +97,10 @@ export interface EditorCallOptions {
 export interface Editor {
   /** Where the model runs. */
   readonly device: EditorDevice;
-  /** Why this device, in words. */
+  /** Why this device (and these weights), in words. */
   readonly reason: string;
+  /** The weight type each graph component runs with (empty on the remote device). */
+  readonly dtypes: Readonly<Record<string, ComponentDtype>>;
   /** The model's manifest. */
   readonly manifest: Manifest;
   /** What the browser offered when the editor was made. */
@@ -143,7 +157,7 @@ export async function createEditor(options: EditorOptions): Promise<Editor> {
   const report = await probe();
   const requested = options.device ?? "auto";
   const choice: DeviceChoice = requested === "auto"
-    ? chooseDevice(report, { fp16: model.manifest.components.some((c) => c.dtype === "fp16") })
+    ? chooseDevice(report, modelNeeds(model.manifest, options.dtype))
     : { device: requested, reason: `asked for ${requested}` };
   const context = { model, report, choice, cache: modelCache(cacheName), options };
   if (choice.device === "remote") return createRemoteEditor(context);
@@ -161,19 +175,22 @@ async function createLocalEditor(
   store: ModelStore | null,
   fallBack: boolean,
 ): Promise<Editor> {
-  const { model, options } = context;
+  const { model, options, report } = context;
   let { device, reason } = context.choice as { device: "webgpu" | "wasm"; reason: string };
+  let dtypes: Record<string, ComponentDtype> = {};
   /** Loads on `device`; a full store is dropped and the model read from the network instead. */
   const load = async (): Promise<Engine> => {
+    const variants = suggestVariants(report, model.manifest, { device, dtype: options.dtype });
+    dtypes = dtypesOf(variants);
     try {
-      return await loadEngine(model, device, store, options);
+      return await loadEngine(model, device, dtypes, store, options);
     } catch (error) {
       const full = isEditMGTError(error, "download_failed") &&
         error.details?.reason === QUOTA_EXCEEDED;
       if (store === null || !full) throw error;
       store = null;
       reason = `${reason}; the model is not stored (browser storage is full)`;
-      return await loadEngine(model, device, store, options);
+      return await loadEngine(model, device, dtypes, store, options);
     }
   };
   let engine: Engine;
@@ -187,7 +204,8 @@ async function createLocalEditor(
     device = "wasm";
     engine = await load();
   }
-  options.onProgress?.({ type: "ready", device });
+  reason = `${reason}; weights: ${describeDtypes(dtypes)}`;
+  options.onProgress?.({ type: "ready", device, dtypes: { ...dtypes } });
 
   const engineInput = async (request: EditorRequest, signal?: AbortSignal) => {
     const { image, instruction, mask, ...editOptions } = request;
@@ -205,13 +223,15 @@ async function createLocalEditor(
         ...event,
         preview: event.preview ? toImageData(event.preview) : undefined,
       });
-    } else if (event.type === "ready") call.onProgress?.({ type: "ready", device });
-    else call.onProgress?.(event);
+    } else if (event.type === "ready") {
+      call.onProgress?.({ type: "ready", device, dtypes: { ...dtypes } });
+    } else call.onProgress?.(event);
   };
 
   return {
     device,
     reason,
+    dtypes,
     manifest: model.manifest,
     probe: context.report,
     cache: context.cache,
@@ -229,24 +249,26 @@ async function createLocalEditor(
 }
 
 /**
- * Downloads what the store lacks, then loads the engine. A stored file that fails the engine's
+ * Downloads what the store lacks of the files of `dtypes` (tokenizers and the chosen weights
+ * only), then loads the engine with exactly those weights. A stored file that fails the engine's
  * sha256 check (corrupted on disk) is deleted and downloaded again, once.
  */
 async function loadEngine(
   model: ModelPackage,
   device: "webgpu" | "wasm",
+  dtypes: Record<string, ComponentDtype>,
   store: ModelStore | null,
   options: EditorOptions,
 ): Promise<Engine> {
   for (let attempt = 0;; attempt++) {
     if (store !== null) {
-      await downloadModelFiles(store.cache, model.files, {
+      await downloadModelFiles(store.cache, model.filesFor(dtypes), {
         signal: options.signal,
         onProgress: options.onProgress,
       });
     }
     try {
-      return await startEngine(model, device, store, options);
+      return await startEngine(model, device, dtypes, store, options);
     } catch (error) {
       const url = isEditMGTError(error, "hash_mismatch") ? error.details?.url : undefined;
       if (store === null || attempt > 0 || typeof url !== "string") throw error;
@@ -259,6 +281,7 @@ async function loadEngine(
 async function startEngine(
   model: ModelPackage,
   device: "webgpu" | "wasm",
+  dtypes: Record<string, ComponentDtype>,
   store: ModelStore | null,
   options: EditorOptions,
 ): Promise<Engine> {
@@ -268,10 +291,11 @@ async function startEngine(
   };
   const backend = options.threads === undefined ? undefined : { threads: options.threads };
   const engine = options.worker === false
-    ? await inThreadEngine(model, device, store, onProgress, options.signal)
+    ? await inThreadEngine(model, device, dtypes, store, onProgress, options.signal)
     : createEngine({
       manifest: model.manifestUrl,
       device,
+      dtype: dtypes,
       workerUrl: workerUrl(store),
       backend,
       onProgress,
@@ -296,6 +320,7 @@ async function startEngine(
 async function inThreadEngine(
   model: ModelPackage,
   device: "webgpu" | "wasm",
+  dtypes: Record<string, ComponentDtype>,
   store: ModelStore | null,
   onProgress: (event: EditProgress) => void,
   signal: AbortSignal | undefined,
@@ -303,6 +328,7 @@ async function inThreadEngine(
   const { EditPipeline } = await import("../src/pipeline/pipeline.ts");
   const pipeline = await EditPipeline.load(model.manifestUrl, {
     device,
+    dtype: dtypes,
     source: store === null ? undefined : cachedSource(store.name),
     onProgress,
     signal,

@@ -31,12 +31,15 @@ export { type ModelCache, modelCache } from "./cache.ts";
 export { type ImageFileInfo, type ImageInput, inspectImage } from "./image_input.ts";
 export {
   chooseDevice,
+  deviceCapabilities,
   type DeviceChoice,
   type EditorDevice,
   type ModelNeeds,
+  modelNeeds,
   probe,
   type ProbeReport,
   type StorageReport,
+  suggestVariants,
   type WasmReport,
   type WebGpuReport,
 } from "./probe.ts";
@@ -70,11 +73,16 @@ export type {
 } from "../src/pipeline/types.ts";
 export type { EditOptions } from "../src/schema/options.ts";
 export {
+  COMPONENT_DTYPES,
+  type ComponentDtype,
   type ComponentKind,
   type Manifest,
   MANIFEST_FORMAT,
   type ManifestComponent,
   type ManifestDefaults,
+  type ManifestDevice,
   type ManifestFile,
   type ManifestGrid,
+  type ManifestVariant,
 } from "../src/schema/manifest.ts";
+export type { DtypeRequest, VariantChoice } from "../src/model/variants.ts";

@@ -7,6 +7,10 @@
  * @module
  */
 
+import { EditMGTError } from "../src/errors/mod.ts";
+import type { BackendCapabilities } from "../src/model/backend.ts";
+import { chooseVariants, type DtypeRequest, type VariantChoice } from "../src/model/variants.ts";
+import type { Manifest } from "../src/schema/manifest.ts";
 import { storageEstimate } from "./dom.ts";
 
 /** What {@linkcode probe} found about WebGPU. */
@@ -164,8 +168,68 @@ export type EditorDevice = "webgpu" | "wasm" | "remote";
 
 /** What the model needs from the device, read from its manifest. */
 export interface ModelNeeds {
-  /** Whether some component has fp16 weights (WebGPU then needs `shader-f16`). */
+  /**
+   * Whether the weights asked for include fp16 ones that have no other variant (WebGPU then
+   * needs `shader-f16`); see {@linkcode modelNeeds}.
+   */
   fp16: boolean;
+}
+
+/** What the backend of a local `device` can run, as the report says. */
+export function deviceCapabilities(
+  report: ProbeReport,
+  device: "webgpu" | "wasm",
+): BackendCapabilities {
+  return { fp16: device === "wasm" || report.webgpu.shaderF16 };
+}
+
+/**
+ * What `manifest` needs from the device for the `dtype` asked for: fp16 when WebGPU without
+ * `shader-f16` could not load it (a component whose only weights are fp16, or fp16 asked for).
+ *
+ * @throws {EditMGTError} `invalid_option` / `invalid_input` for a `dtype` the model cannot
+ * satisfy on any device, before anything is downloaded.
+ */
+export function modelNeeds(manifest: Manifest, dtype: DtypeRequest = "auto"): ModelNeeds {
+  try {
+    chooseVariants(manifest, { device: "webgpu", capabilities: { fp16: false }, dtype });
+    return { fp16: false };
+  } catch (error) {
+    if (error instanceof EditMGTError && error.code === "backend_unavailable") {
+      return { fp16: true };
+    }
+    throw error;
+  }
+}
+
+/**
+ * The weights of each graph component that a local `device` would load, suggested from the
+ * probe before anything is downloaded (`dtype: "auto"`: the variant the manifest lists for the
+ * device, fp16 on WebGPU only with `shader-f16`).
+ *
+ * @throws {EditMGTError} as `chooseVariants` (`invalid_option`, `invalid_input`,
+ * `backend_unavailable`).
+ *
+ * @example
+ * ```ts
+ * import { probe, suggestVariants } from "@editmgt/editmgt/sdk";
+ *
+ * const manifest = await (await fetch("/models/editmgt-tiny/manifest.json")).json();
+ * for (const choice of suggestVariants(await probe(), manifest, { device: "webgpu" })) {
+ *   console.log(choice.component, choice.dtype, choice.peakBytes, choice.reason);
+ * }
+ * ```
+ */
+export function suggestVariants(
+  report: ProbeReport,
+  manifest: Manifest,
+  options: { device: "webgpu" | "wasm"; dtype?: DtypeRequest },
+): VariantChoice[] {
+  return chooseVariants(manifest, {
+    device: options.device,
+    capabilities: deviceCapabilities(report, options.device),
+    dtype: options.dtype,
+  });
 }
 
 /** A device and why it was picked. */
@@ -196,7 +260,7 @@ export function chooseDevice(report: ProbeReport, needs: ModelNeeds): DeviceChoi
   let gpuProblem: string;
   if (!webgpu.available) gpuProblem = webgpu.reason ?? "no WebGPU adapter";
   else if (needs.fp16 && !webgpu.shaderF16) {
-    gpuProblem = "the WebGPU adapter lacks shader-f16, which this fp16 model needs";
+    gpuProblem = "the WebGPU adapter lacks shader-f16, which the fp16 weights of this model need";
   } else if (webgpu.fallback) gpuProblem = "the WebGPU adapter is a software fallback";
   else {
     const name = [webgpu.adapter?.vendor, webgpu.adapter?.architecture].filter(Boolean).join(" ");

@@ -10,6 +10,7 @@
 import { EditMGTError, type ErrorCode, isErrorCode } from "../src/errors/mod.ts";
 import type { BinaryMask, RgbaImage } from "../src/image/types.ts";
 import type { EditLocalization, EditTimings } from "../src/pipeline/types.ts";
+import type { ComponentDtype } from "../src/schema/manifest.ts";
 import type { Editor, EditorCallOptions, EditorContext, EditorRequest } from "./editor.ts";
 import { type ImageInput, readImageInput } from "./image_input.ts";
 import { type EditorResult, editorResult, encodePng, toImageData } from "./result.ts";
@@ -40,6 +41,7 @@ interface JobResult {
     width: number;
     height: number;
     timings: EditTimings;
+    dtypes?: Record<string, ComponentDtype>;
     localization: { width: number; height: number; lambda: number; data: number[] };
     mask: { width: number; height: number; data: number[] };
   };
@@ -59,7 +61,7 @@ export function createRemoteEditor(context: EditorContext): Editor {
     ? { authorization: `Bearer ${remote.apiKey}` }
     : {};
   const api = (path: string) => new URL(path, base);
-  options.onProgress?.({ type: "ready", device: "remote" });
+  options.onProgress?.({ type: "ready", device: "remote", dtypes: {} });
 
   const edit = async (request: EditorRequest, call: EditorCallOptions = {}) => {
     const { signal } = call;
@@ -149,6 +151,7 @@ export function createRemoteEditor(context: EditorContext): Editor {
 
   return {
     device: "remote",
+    dtypes: {},
     reason: context.choice.reason,
     manifest: model.manifest,
     probe: context.report,
@@ -217,6 +220,7 @@ async function remoteResult({ result, image }: JobResult): Promise<EditorResult>
       image: await decodePng(png),
       seed: result.seed,
       timings: result.timings,
+      dtypes: result.dtypes ?? {},
       localization: { ...result.localization, data: Float32Array.from(result.localization.data) },
       mask: { ...result.mask, data: Uint8Array.from(result.mask.data) },
     },

@@ -7,6 +7,7 @@
 
 import { renderHeatmap } from "../src/image/heatmap.ts";
 import type { RgbaImage } from "../src/image/types.ts";
+import type { ComponentDtype } from "../src/schema/manifest.ts";
 import type {
   DoneProgress,
   DownloadProgress,
@@ -34,6 +35,11 @@ export interface EditorResult {
   timings: EditTimings;
   /** Where the model ran. */
   device: EditorDevice;
+  /**
+   * The weight type each graph component ran with, by component name (on the remote device: as
+   * the server reports it; empty when it does not).
+   */
+  dtypes: Record<string, ComponentDtype>;
 }
 
 /** The model is loaded; edits can start. */
@@ -42,6 +48,8 @@ export interface EditorReadyProgress {
   type: "ready";
   /** Where the model runs. */
   device: EditorDevice;
+  /** The weight type each graph component runs with (empty on the remote device). */
+  dtypes: Record<string, ComponentDtype>;
 }
 
 /** One decoding step finished. */
@@ -80,6 +88,7 @@ export async function editorResult(
     mask: result.mask,
     timings: result.timings,
     device,
+    dtypes: result.dtypes,
   };
 }
 

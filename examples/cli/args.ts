@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import type { DeviceName } from "../../src/model/backend.ts";
+import { type DtypeRequest, parseDtypeRequest } from "../../src/model/variants.ts";
 import { type EditOptions, EditOptionsSchema } from "../../src/schema/options.ts";
 import { parseWith } from "../../src/schema/parse.ts";
 
@@ -28,6 +29,8 @@ export interface EditCommand {
   model?: string;
   /** onnxruntime threads (node and wasm devices); the backend's default when absent. */
   threads?: number;
+  /** Which weights to load (`--dtype`); "auto" when absent. */
+  dtype: DtypeRequest;
   /** Options of the edit. */
   options: EditOptions;
   /** Print nothing but errors and the seed. */
@@ -72,6 +75,9 @@ Options:
   --device <d>            node (CPU, default), wasm or webgpu
   --model <path|url>      model manifest (default models/editmgt-tiny, else the test model)
   --threads <n>           onnxruntime threads (node, wasm); 1 is fastest for small models
+  --dtype <d>             weights: auto (default: the variant the model lists for the device),
+                          fp32, fp16, int8 or q4 for every component that offers it, or
+                          per component: transformer=q4,text_encoder=int8
   -q, --quiet             no progress bar
   -h, --help              this text
 
@@ -118,6 +124,7 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
         device: { type: "string" },
         model: { type: "string" },
         threads: { type: "string" },
+        dtype: { type: "string" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
       },
@@ -142,6 +149,12 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
   if (threads !== undefined && threads < 1) {
     throw new UsageError(`--threads must be at least 1, got ${threads}`);
   }
+  let dtype: DtypeRequest = "auto";
+  try {
+    if (values.dtype !== undefined) dtype = parseDtypeRequest(values.dtype);
+  } catch (error) {
+    throw new UsageError(`--${error instanceof Error ? error.message : String(error)}`);
+  }
   const options = parseOptions({
     steps: integer("steps", values.steps),
     guidance: number("guidance", values.guidance),
@@ -164,6 +177,7 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
       device: device as DeviceName,
       model: values.model,
       threads,
+      dtype,
       options,
       quiet: values.quiet ?? false,
     },

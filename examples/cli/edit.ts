@@ -13,6 +13,7 @@
  */
 
 import { createEngine } from "../../src/engine/mod.ts";
+import { describeDtypes } from "../../src/model/variants.ts";
 import { EditMGTError, isEditMGTError } from "../../src/errors/mod.ts";
 import { decodeImage, encodeImage } from "../../src/image/codec.ts";
 import { renderHeatmap } from "../../src/image/heatmap.ts";
@@ -109,6 +110,7 @@ async function run(command: EditCommand): Promise<number> {
     manifest: command.model ?? defaultModel(),
     device: command.device,
     backend: command.threads === undefined ? undefined : { threads: command.threads },
+    dtype: command.dtype,
     onProgress: report,
   });
   const controller = new AbortController();
@@ -134,7 +136,9 @@ async function run(command: EditCommand): Promise<number> {
       const edited = result.mask.data.reduce((sum, flag) => sum + flag, 0);
       console.error(
         `wrote ${command.output} (${result.image.width}x${result.image.height}) on ` +
-          `${result.device} in ${Math.round(result.timings.totalMs)} ms; lambda ` +
+          `${result.device} (${describeDtypes(result.dtypes)}) in ${
+            Math.round(result.timings.totalMs)
+          } ms; lambda ` +
           `${
             result.localization.lambda.toFixed(3)
           }, ${edited}/${result.mask.data.length} tokens edited`,

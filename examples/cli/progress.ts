@@ -5,6 +5,7 @@
  * @module
  */
 
+import { describeDtypes } from "../../src/model/variants.ts";
 import type { EditProgress } from "../../src/pipeline/types.ts";
 
 /** Writes progress events; `finish` ends the bar's line. */
@@ -57,7 +58,7 @@ export function createProgressDisplay(
           break;
         case "ready":
           finish();
-          write(`model ready on ${event.device}\n`);
+          write(`model ready on ${event.device} (${describeDtypes(event.dtypes)})\n`);
           break;
         case "step":
           show("edit ", event.index, event.total);

@@ -6,6 +6,9 @@
  *   trained, else the random-weights fixture tests/fixtures/tiny-random)
  * - `EDITMGT_KV`: Deno KV path or URL (default .editmgt/jobs.sqlite3; Deno Deploy's own KV there)
  * - `DEVICE`: node | wasm | webgpu (default node); `WORKER=0` accepts jobs without running them
+ * - `DTYPE`, or the flag `--dtype` (which wins): the weights the engines load: auto (default:
+ *   the variant each model lists for the device), fp32 | fp16 | int8 | q4 for every component
+ *   that offers it, or per component `transformer=q4,text_encoder=int8`
  * - `API_KEYS`: comma-separated bearer keys for the edit routes (default: open)
  * - `MAX_JOBS`: edits queued or running at once before 429 (default 16)
  * - `RATE_LIMIT`: edit submissions per minute per client (default 60; 0 turns it off)
@@ -16,8 +19,10 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { createApp } from "../../src/server/mod.ts";
 import type { DeviceName } from "../../src/model/backend.ts";
+import { type DtypeRequest, parseDtypeRequest } from "../../src/model/variants.ts";
 import { sha256Hex } from "../../src/model/verify.ts";
 
 const TRAINED_MODEL = "models/editmgt-tiny";
@@ -143,14 +148,31 @@ const number = (name: string) => {
 const list = (value: string | undefined) =>
   (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
 
+/**
+ * The weights the engines load: `--dtype` among `args`, else `DTYPE`, else "auto".
+ *
+ * @throws {EditMGTError} `invalid_option` for a value `parseDtypeRequest` refuses.
+ */
+export function dtypeOption(args: readonly string[], env: string | undefined): DtypeRequest {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { dtype: { type: "string" } },
+    strict: false,
+  });
+  const text = typeof values.dtype === "string" ? values.dtype : env;
+  return text === undefined ? "auto" : parseDtypeRequest(text);
+}
+
 /** Builds the SDK when stale, opens the KV, loads the models and serves until SIGINT/SIGTERM. */
 async function serve(): Promise<void> {
+  const dtype = dtypeOption(Deno.args, Deno.env.get("DTYPE"));
   await buildSdkIfStale();
   const models = list(Deno.env.get("MODEL"));
   const app = createApp({
     models: models.length > 0 ? models : [await defaultModel()],
     kv: await kvLocation(),
     device: (Deno.env.get("DEVICE") ?? "node") as DeviceName,
+    dtype,
     worker: Deno.env.get("WORKER") !== "0",
     apiKeys: list(Deno.env.get("API_KEYS")),
     queue: { maxJobs: number("MAX_JOBS") },

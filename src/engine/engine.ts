@@ -10,6 +10,7 @@ import { EditMGTError } from "../errors/mod.ts";
 import type { DeviceName } from "../model/backend.ts";
 import { manifestUrl } from "../model/manifest.ts";
 import type { BackendOptions } from "../model/select.ts";
+import type { DtypeRequest } from "../model/variants.ts";
 import type {
   EditCallOptions,
   EditInput,
@@ -32,6 +33,11 @@ export interface EngineOptions {
   workerUrl?: string | URL;
   /** Options of the backend (threads, WASM paths). */
   backend?: BackendOptions;
+  /**
+   * Which weights to load (see `EditPipelineLoadOptions.dtype`); default `"auto"`. The `ready`
+   * event says which weight type each component runs with.
+   */
+  dtype?: DtypeRequest;
   /** Progress of loading the model: `download` events, then `ready`. */
   onProgress?: (event: EditProgress) => void;
 }
@@ -98,6 +104,7 @@ function inThreadEngine(options: EngineOptions, manifest: URL): Engine {
       base: manifest,
       device: options.device,
       backendOptions: options.backend,
+      dtype: options.dtype,
       onProgress: options.onProgress,
     });
   })();
@@ -189,7 +196,13 @@ function workerEngine(options: EngineOptions, manifest: URL): Engine {
   worker.onmessageerror = () => {
     fail(new EditMGTError("internal", "the engine worker sent a message that could not be read"));
   };
-  send({ type: "init", manifest: manifest.href, device: options.device, backend: options.backend });
+  send({
+    type: "init",
+    manifest: manifest.href,
+    device: options.device,
+    backend: options.backend,
+    dtype: options.dtype,
+  });
 
   const call = <T>(
     type: "edit" | "preview-region",

@@ -80,7 +80,7 @@ export function createPipelineHost(
   const init = (message: InitMessage) => {
     pipeline = loadPipeline(message, options.source, progress(0));
     pipeline.then(
-      (loaded) => post({ type: "ready", device: loaded.device }),
+      (loaded) => post({ type: "ready", device: loaded.device, dtypes: { ...loaded.dtypes } }),
       (error) => post({ type: "error", job: 0, error: errorBody(error) }),
     );
   };
@@ -134,6 +134,7 @@ async function loadPipeline(
     base: url,
     device: message.device,
     backendOptions: message.backend,
+    dtype: message.dtype,
     onProgress,
   });
 }

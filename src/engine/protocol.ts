@@ -11,6 +11,8 @@ import { EditMGTError, type ErrorBody } from "../errors/mod.ts";
 import type { DeviceName } from "../model/backend.ts";
 import type { EditInput, EditLocalization, EditProgress, EditResult } from "../pipeline/types.ts";
 import type { BackendOptions } from "../model/select.ts";
+import type { DtypeRequest } from "../model/variants.ts";
+import type { ComponentDtype } from "../schema/manifest.ts";
 
 /** Loads the model in the worker. Sent once, first. */
 export interface InitMessage {
@@ -22,6 +24,8 @@ export interface InitMessage {
   device: DeviceName;
   /** Options of the backend (threads, WASM paths). */
   backend?: BackendOptions;
+  /** Which weights to load; default `"auto"`. */
+  dtype?: DtypeRequest;
 }
 
 /** Runs an edit (`job` numbers the call). */
@@ -82,6 +86,8 @@ export interface ReadyMessage {
   type: "ready";
   /** The device the model runs on. */
   device: DeviceName;
+  /** The weight type each graph component runs with, by component name. */
+  dtypes: Record<string, ComponentDtype>;
 }
 
 /** An edit finished. */

@@ -9,10 +9,11 @@
 
 import { EditMGTError } from "../errors/mod.ts";
 import type { StepInput, StepModel, StepOutput } from "../sampler/model.ts";
-import type { Manifest, ManifestComponent } from "../schema/manifest.ts";
+import type { ComponentDtype, Manifest, ManifestComponent } from "../schema/manifest.ts";
 import type { Backend, DeviceName, GraphBytes, ModelSession, NamedTensors } from "./backend.ts";
 import type { ModelPackage, VerifiedFile } from "./package.ts";
 import { float32Scalar, float32Tensor, int64Tensor, readFloat32, readTokenIds } from "./tensors.ts";
+import { chooseVariants, type DtypeRequest, dtypesOf, type VariantChoice } from "./variants.ts";
 
 /** Text features of one prompt: `context` is `[T, D]` row-major, `pooled` is `[P]`. */
 export interface TextFeatures {
@@ -42,6 +43,10 @@ export interface ModelComponents extends AsyncDisposable {
   readonly manifest: Manifest;
   /** The device the sessions run on. */
   readonly device: DeviceName;
+  /** The weight type each graph component runs with, by component name. */
+  readonly dtypes: Readonly<Record<string, ComponentDtype>>;
+  /** The files each graph component was loaded from, and why (see `chooseVariants`). */
+  readonly variants: readonly VariantChoice[];
   /** Encodes one prompt; ids longer than the model's text length reject with `invalid_input`. */
   encodeText(ids: TextTokenIds): Promise<TextFeatures>;
   /** VQ-encodes `[3, H, W]` RGB pixels in [0, 1] (model resolution) to `h * w` token ids. */
@@ -66,11 +71,18 @@ const STEP_INPUTS = [
 ];
 const STEP_OUTPUTS = ["sampled", "sampled_logprob", "ref_logprob", "text_attention"];
 
+/** Options of {@linkcode loadModelComponents}. */
+export interface LoadComponentsOptions {
+  /** Which weights to load (see `DtypeRequest`); default `"auto"`. */
+  dtype?: DtypeRequest;
+}
+
 /**
- * Reads, verifies and opens every graph of `model` on `backend`. Each component's files are
+ * Reads, verifies and opens every graph of `model` on `backend`, each in the weight type chosen
+ * by `chooseVariants` for the backend's device and `options.dtype`. Each component's files are
  * checked against their sha256 before its session is made; on any failure the sessions made so
- * far are released. Components with fp16 weights are refused before anything is read when the
- * backend cannot run them (WebGPU without `shader-f16`).
+ * far are released. A request the model cannot satisfy, and fp16 weights the backend cannot run
+ * (WebGPU without `shader-f16`), are refused before anything is read.
  *
  * @example
  * ```ts
@@ -78,7 +90,10 @@ const STEP_OUTPUTS = ["sampled", "sampled_logprob", "ref_logprob", "text_attenti
  * import { openLocalModelPackage } from "@editmgt/editmgt/model/deno";
  *
  * const model = await openLocalModelPackage("models/editmgt-tiny");
- * await using components = await loadModelComponents(model, await createBackend("node"));
+ * await using components = await loadModelComponents(model, await createBackend("node"), {
+ *   dtype: "auto",
+ * });
+ * console.log(components.dtypes); // { text_encoder: "fp32", ... }
  * const negative = await components.encodeText(new Int32Array([]));
  * console.log(negative.context.length); // text.length * text.contextDim
  * ```
@@ -86,14 +101,19 @@ const STEP_OUTPUTS = ["sampled", "sampled_logprob", "ref_logprob", "text_attenti
 export async function loadModelComponents(
   model: ModelPackage,
   backend: Backend,
+  options: LoadComponentsOptions = {},
 ): Promise<ModelComponents> {
   const manifest = model.manifest;
-  const graphs = manifest.components.filter((component) => component.kind !== "tokenizer");
-  requireCapabilities(graphs, backend);
+  const variants = chooseVariants(manifest, {
+    device: backend.device,
+    capabilities: backend.capabilities,
+    dtype: options.dtype,
+  });
   const sessions = new Map<string, ModelSession>();
   try {
-    for (const component of graphs) {
-      const files = await model.readComponent(component.name);
+    for (const choice of variants) {
+      const component = model.component(choice.component);
+      const files = await model.readComponent(component.name, choice.dtype);
       const session = await backend.createSession(graphBytes(component, files));
       sessions.set(component.name, session);
       requireNames(component, session);
@@ -102,12 +122,13 @@ export async function loadModelComponents(
     await Promise.all([...sessions.values()].map((session) => session.release()));
     throw error;
   }
-  return assemble(manifest, backend.device, sessions);
+  return assemble(manifest, backend.device, variants, sessions);
 }
 
 function assemble(
   manifest: Manifest,
   device: DeviceName,
+  variants: readonly VariantChoice[],
   sessions: ReadonlyMap<string, ModelSession>,
 ): ModelComponents {
   const sessionOf = (kind: ManifestComponent["kind"], role?: "context" | "pooled") => {
@@ -137,6 +158,8 @@ function assemble(
   return {
     manifest,
     device,
+    dtypes: dtypesOf(variants),
+    variants,
     async encodeText(ids: TextTokenIds): Promise<TextFeatures> {
       if (contextEncoder === pooledEncoder) {
         const outputs = await runEncoder(contextEncoder, padIds(manifest, idsOf(ids, "context")));
@@ -236,19 +259,6 @@ function createStepModel(
   };
 }
 
-function requireCapabilities(graphs: readonly ManifestComponent[], backend: Backend): void {
-  const fp16 = graphs.filter((component) => component.dtype === "fp16");
-  if (fp16.length > 0 && !backend.capabilities.fp16) {
-    throw new EditMGTError(
-      "backend_unavailable",
-      `${fp16.map((component) => component.name).join(", ")} ha${
-        fp16.length === 1 ? "s" : "ve"
-      } fp16 weights, which the ${backend.device} device cannot run here (WebGPU needs the shader-f16 feature); use an fp32 model or another device`,
-      { details: { device: backend.device, components: fp16.map((component) => component.name) } },
-    );
-  }
-}
-
 /** The component's `.onnx` file, with the other files as external data named relative to it. */
 function graphBytes(component: ManifestComponent, files: readonly VerifiedFile[]): GraphBytes {
   const graphs = files.filter((file) => file.path.endsWith(".onnx"));
@@ -309,11 +319,15 @@ function idsOf(ids: TextTokenIds, role: "context" | "pooled"): Int32Array {
   return ids instanceof Int32Array ? ids : ids[role];
 }
 
-/** Pads one prompt's ids to the encoder's input length with its pad id, on the manifest's side. */
+/**
+ * Pads one prompt's ids to the encoder's input length with its pad id, on its side: the context
+ * encoder's `padSide` (Gemma: left), a separate pooled encoder's `pooledPadSide` (CLIP: right).
+ */
 function padIds(manifest: Manifest, ids: Int32Array, role: "context" | "pooled" = "context") {
   const { text } = manifest;
   const length = role === "pooled" ? text.pooledLength ?? text.length : text.length;
   const padId = role === "pooled" ? text.pooledPadTokenId ?? text.padTokenId : text.padTokenId;
+  const side = role === "pooled" ? text.pooledPadSide ?? "right" : text.padSide ?? "right";
   if (ids.length > length) {
     throw new EditMGTError(
       "invalid_input",
@@ -322,7 +336,7 @@ function padIds(manifest: Manifest, ids: Int32Array, role: "context" | "pooled" 
     );
   }
   const padded = new Int32Array(length).fill(padId);
-  padded.set(ids, text.padSide === "left" ? length - ids.length : 0);
+  padded.set(ids, side === "left" ? length - ids.length : 0);
   return int64Tensor(padded, [1, length]);
 }
 

@@ -32,6 +32,7 @@ export {
 } from "./backend.ts";
 export {
   type GuidanceText,
+  type LoadComponentsOptions,
   loadModelComponents,
   type ModelComponents,
   type TextFeatures,
@@ -58,5 +59,17 @@ export type { NodeBackendOptions } from "./backends/node.ts";
 export type { WasmBackendOptions } from "./backends/wasm.ts";
 export type { WebGpuBackendOptions } from "./backends/webgpu.ts";
 export { fetchSource, type FileRequest, type FileSource } from "./source.ts";
+export {
+  baseDtype,
+  chooseVariant,
+  chooseVariants,
+  describeDtypes,
+  type DtypeRequest,
+  dtypesOf,
+  offeredDtypes,
+  parseDtypeRequest,
+  type VariantChoice,
+  type VariantOptions,
+} from "./variants.ts";
 export { float32Scalar, float32Tensor, int64Tensor, readFloat32, readTokenIds } from "./tensors.ts";
 export { type FileExpectation, sha256Hex, verifyFile } from "./verify.ts";

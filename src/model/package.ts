@@ -6,9 +6,10 @@
  */
 
 import { EditMGTError } from "../errors/mod.ts";
-import type { Manifest, ManifestComponent } from "../schema/manifest.ts";
+import type { ComponentDtype, Manifest, ManifestComponent } from "../schema/manifest.ts";
 import { manifestUrl, parseManifest } from "./manifest.ts";
 import { fetchSource, type FileSource } from "./source.ts";
+import { baseDtype, offeredDtypes } from "./variants.ts";
 import { verifyFile } from "./verify.ts";
 
 /**
@@ -24,9 +25,13 @@ export interface DownloadEvent {
   loaded: number;
   /** Size of this file. */
   total: number;
-  /** Bytes of the whole package read so far. */
+  /** Bytes of the package read so far. */
   packageLoaded: number;
-  /** Size of the whole package, known before the first byte is read. */
+  /**
+   * {@linkcode ModelPackage.totalBytes}, known before the first byte is read: the size of a load
+   * of the base weights. A load of other variants knows its own total from
+   * {@linkcode ModelPackage.filesFor}.
+   */
   packageTotal: number;
 }
 
@@ -57,6 +62,10 @@ export interface PackageFile {
   sha256: string;
   /** Expected size in bytes. */
   bytes: number;
+  /** Weight type of the file set it belongs to (a graph's base or variant); none for tokenizers. */
+  dtype?: ComponentDtype;
+  /** Whether it belongs to a variant rather than to the component's base files. */
+  variant: boolean;
 }
 
 /** A file's verified bytes. */
@@ -73,14 +82,22 @@ export interface ModelPackage {
   readonly manifest: Manifest;
   /** Where the manifest was read from; relative file paths resolve against it. */
   readonly manifestUrl: URL;
-  /** Every file of every component. */
+  /** Every file of every component, each variant's included (what a server serves). */
   readonly files: readonly PackageFile[];
-  /** Sum of every file's size. */
+  /** Bytes of a load of the base weights: the files of {@linkcode ModelPackage.filesFor}`()`. */
   readonly totalBytes: number;
-  /** The component named `name`; rejects with `invalid_option` for an unknown name. */
+  /** The component named `name`; throws `invalid_option` for an unknown name. */
   component(name: string): ManifestComponent;
-  /** Reads every file of component `name` and verifies its size and sha256. */
-  readComponent(name: string): Promise<VerifiedFile[]>;
+  /**
+   * The files a load reads: every tokenizer's, and per graph component those of the weight type
+   * `dtypes` names for it (see `chooseVariants` and `dtypesOf`), else its base files.
+   */
+  filesFor(dtypes?: Readonly<Record<string, ComponentDtype>>): PackageFile[];
+  /**
+   * Reads every file of component `name` in weight type `dtype` (default its base files) and
+   * verifies its size and sha256. Throws `invalid_option` for a weight type it does not offer.
+   */
+  readComponent(name: string, dtype?: ComponentDtype): Promise<VerifiedFile[]>;
 }
 
 /**
@@ -106,16 +123,23 @@ export async function openModelPackage(
   const url = manifestUrl(location, options.base ?? pageUrl());
   const bytes = await source({ url, signal: options.signal });
   const manifest = parseManifest(parseJson(bytes, url));
-  const files = manifest.components.flatMap((component) =>
-    component.files.map((file): PackageFile => ({
-      component: component.name,
-      path: file.path,
-      url: new URL(file.url ?? file.path, url),
-      sha256: file.sha256,
-      bytes: file.bytes,
-    }))
-  );
-  const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0);
+  const files = manifest.components.flatMap((component) => {
+    const graph = component.kind !== "tokenizer";
+    return [
+      { dtype: graph ? baseDtype(component) : undefined, files: component.files, variant: false },
+      ...(component.variants ?? []).map((variant) => ({ ...variant, variant: true })),
+    ].flatMap((set) =>
+      set.files.map((file): PackageFile => ({
+        component: component.name,
+        path: file.path,
+        url: new URL(file.url ?? file.path, url),
+        sha256: file.sha256,
+        bytes: file.bytes,
+        ...(set.dtype === undefined ? {} : { dtype: set.dtype }),
+        variant: set.variant,
+      }))
+    );
+  });
   const loadedPerFile = new Map<string, number>();
   let packageLoaded = 0;
 
@@ -155,18 +179,41 @@ export async function openModelPackage(
     return found;
   };
 
+  /** The files of component `name` in weight type `dtype` (default: its base files). */
+  const filesOf = (name: string, dtype?: ComponentDtype): PackageFile[] => {
+    const found = component(name);
+    if (dtype !== undefined && !offeredDtypes(found).includes(dtype)) {
+      throw new EditMGTError(
+        "invalid_option",
+        `component ${name} of model ${manifest.id} has no ${dtype} weights (it offers ${
+          offeredDtypes(found).join(", ")
+        })`,
+      );
+    }
+    const variant = dtype !== undefined && dtype !== baseDtype(found);
+    return files.filter((file) =>
+      file.component === name && file.variant === variant && (!variant || file.dtype === dtype)
+    );
+  };
+  const filesFor = (dtypes: Readonly<Record<string, ComponentDtype>> = {}): PackageFile[] =>
+    manifest.components.flatMap((candidate) =>
+      filesOf(
+        candidate.name,
+        Object.hasOwn(dtypes, candidate.name) ? dtypes[candidate.name] : undefined,
+      )
+    );
+  const totalBytes = filesFor().reduce((sum, file) => sum + file.bytes, 0);
+
   return {
     manifest,
     manifestUrl: url,
     files,
     totalBytes,
     component,
-    async readComponent(name: string): Promise<VerifiedFile[]> {
-      component(name);
+    filesFor,
+    async readComponent(name: string, dtype?: ComponentDtype): Promise<VerifiedFile[]> {
       const verified: VerifiedFile[] = [];
-      for (const file of files.filter((candidate) => candidate.component === name)) {
-        verified.push(await readFile(file));
-      }
+      for (const file of filesOf(name, dtype)) verified.push(await readFile(file));
       return verified;
     },
   };

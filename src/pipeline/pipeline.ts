@@ -20,10 +20,11 @@ import {
 import { openModelPackage } from "../model/package.ts";
 import { type BackendOptions, createBackend } from "../model/select.ts";
 import type { FileSource } from "../model/source.ts";
+import { chooseVariants, type DtypeRequest, dtypesOf } from "../model/variants.ts";
 import { sample } from "../sampler/sample.ts";
 import { STREAM, Xoshiro128 } from "../sampler/rng.ts";
 import { timestepValue } from "../sampler/schedule.ts";
-import type { Manifest } from "../schema/manifest.ts";
+import type { ComponentDtype, Manifest } from "../schema/manifest.ts";
 import { readSourceImage, readUserMask } from "./input.ts";
 import { type ResolvedEditOptions, resolveEditOptions } from "./options.ts";
 import { PreviewQueue } from "./preview.ts";
@@ -50,6 +51,13 @@ export interface EditPipelineLoadOptions {
   backend?: Backend;
   /** Options of the created backend (threads, WASM paths). */
   backendOptions?: BackendOptions;
+  /**
+   * Which weights to load: `"auto"` (default: per component, the variant the manifest lists for
+   * the device, else the base files), one weight type (`"fp32"`, `"fp16"`, `"int8"`, `"q4"`)
+   * for every component that offers it, or a record of component names to weight types. Only
+   * the chosen files are read.
+   */
+  dtype?: DtypeRequest;
   /** How model files are read; default `fetch`. */
   source?: FileSource;
   /** Base for a relative manifest location. */
@@ -101,6 +109,8 @@ export class EditPipeline {
   readonly manifest: Manifest;
   /** The device the model runs on. */
   readonly device: DeviceName;
+  /** The weight type each graph component runs with, by component name. */
+  readonly dtypes: Readonly<Record<string, ComponentDtype>>;
   readonly #components: ModelComponents;
   readonly #prompts: PromptEncoder;
   #queue: Promise<unknown> = Promise.resolve();
@@ -110,22 +120,27 @@ export class EditPipeline {
   constructor(components: ModelComponents, tokenizers: ModelTokenizers) {
     this.manifest = components.manifest;
     this.device = components.device;
+    this.dtypes = components.dtypes;
     this.#components = components;
     this.#prompts = new PromptEncoder(tokenizers, components);
   }
 
   /**
-   * Opens the model at `location` (folder or manifest.json, path or URL), verifies every file
-   * against its sha256, and creates its sessions on the device.
+   * Opens the model at `location` (folder or manifest.json, path or URL), chooses each graph's
+   * weights for the device and `options.dtype`, reads and verifies only those files (and the
+   * tokenizers) against their sha256, and creates its sessions on the device. Download events
+   * count up to the bytes of the chosen files.
    *
    * @throws {EditMGTError} from model loading: `not_found`, `hash_mismatch`, `invalid_manifest`,
-   * `unsupported_format`, `backend_unavailable`, `download_failed`, `aborted`.
+   * `unsupported_format`, `backend_unavailable`, `download_failed`, `aborted`; `invalid_option`
+   * or `invalid_input` for a `dtype` the model cannot satisfy.
    */
   static async load(
     location: string | URL,
     options: EditPipelineLoadOptions = {},
   ): Promise<EditPipeline> {
     const { onProgress, signal } = options;
+    let total = 0;
     const model = await openModelPackage(location, {
       source: options.source,
       // An absolute location is its own base (the page's URL may be empty, as in Deno).
@@ -135,15 +150,22 @@ export class EditPipeline {
         onProgress?.({
           type: "download",
           loaded: event.packageLoaded,
-          total: event.packageTotal,
+          total,
           file: event.file,
         }),
     });
-    const tokenizers = await loadModelTokenizers(model);
     const backend = options.backend ??
       await createBackend(options.device ?? "wasm", options.backendOptions);
-    const components = await loadModelComponents(model, backend);
-    onProgress?.({ type: "ready", device: components.device });
+    const { dtype } = options;
+    const variants = chooseVariants(model.manifest, {
+      device: backend.device,
+      capabilities: backend.capabilities,
+      dtype,
+    });
+    total = model.filesFor(dtypesOf(variants)).reduce((sum, file) => sum + file.bytes, 0);
+    const tokenizers = await loadModelTokenizers(model);
+    const components = await loadModelComponents(model, backend, { dtype });
+    onProgress?.({ type: "ready", device: components.device, dtypes: { ...components.dtypes } });
     return new EditPipeline(components, tokenizers);
   }
 
@@ -233,6 +255,7 @@ export class EditPipeline {
         totalMs: now() - started,
       },
       device: this.device,
+      dtypes: { ...this.dtypes },
     };
   }
 

@@ -8,6 +8,7 @@
 
 import type { DeviceName } from "../model/backend.ts";
 import type { BinaryMask, RgbaImage } from "../image/types.ts";
+import type { ComponentDtype } from "../schema/manifest.ts";
 import type { EditOptions } from "../schema/options.ts";
 
 /** An image as RGBA pixels, or as encoded PNG/JPEG/WebP bytes (decoded by the pipeline). */
@@ -79,9 +80,11 @@ export interface EditResult {
   timings: EditTimings;
   /** The device the model ran on. */
   device: DeviceName;
+  /** The weight type each graph component ran with, by component name. */
+  dtypes: Record<string, ComponentDtype>;
 }
 
-/** Bytes of model files read so far, out of the total the manifest declares. */
+/** Bytes of model files read so far, out of the total of the files the load reads. */
 export interface DownloadProgress {
   /** Event kind. */
   type: "download";
@@ -99,6 +102,8 @@ export interface ReadyProgress {
   type: "ready";
   /** The device the model runs on. */
   device: DeviceName;
+  /** The weight type each graph component runs with, by component name. */
+  dtypes: Record<string, ComponentDtype>;
 }
 
 /** One decoding step finished. */

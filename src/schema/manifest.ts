@@ -27,6 +27,35 @@ export interface ManifestFile {
   url?: string;
 }
 
+/**
+ * Every weight type a component's graph files can have: float32, float16, int8 weight-only
+ * (DequantizeLinear of int8 weights into MatMul/Gather) and 4-bit block-quantized MatMul weights
+ * (`com.microsoft` `MatMulNBits`). The one list: the type, the schema and the request options
+ * derive from it.
+ */
+export const COMPONENT_DTYPES = ["fp32", "fp16", "int8", "q4"] as const;
+
+/** Weight type of a component's graph files (see {@linkcode COMPONENT_DTYPES}). */
+export type ComponentDtype = typeof COMPONENT_DTYPES[number];
+
+/** Devices a manifest can name (the runtimes of `DeviceName`). */
+export type ManifestDevice = "node" | "wasm" | "webgpu";
+
+/**
+ * Another weight type of a component's graph: the same inputs and outputs, other files. A
+ * client picks one per device and per the caller's `dtype` before downloading.
+ */
+export interface ManifestVariant {
+  /** Weight type; unique within the component and different from the base `dtype`. */
+  dtype: ComponentDtype;
+  /** Every file of this variant, external data included (same entry shape as the base). */
+  files: ManifestFile[];
+  /** Devices on which `dtype: "auto"` picks this variant; absent: never picked by default. */
+  devices?: ManifestDevice[];
+  /** Measured peak memory in bytes of a session of these files, when known. */
+  peakBytes?: number;
+}
+
 /** Kinds of components a model is made of. */
 export type ComponentKind =
   | "tokenizer"
@@ -43,10 +72,14 @@ export interface ManifestComponent {
   kind: ComponentKind;
   /** Tokenizers and text encoders: which text features they serve. */
   role?: "context" | "pooled" | "both";
-  /** Weight type of an ONNX graph. */
-  dtype?: "fp32" | "fp16" | "int8";
+  /** Weight type of the base files of an ONNX graph; a graph without it is fp32. */
+  dtype?: ComponentDtype;
   /** Every file, external data included. */
   files: ManifestFile[];
+  /** Measured peak memory in bytes of a session of the base files, when known. */
+  peakBytes?: number;
+  /** Other weight types of the same graph (graph components only). */
+  variants?: ManifestVariant[];
 }
 
 /** Default sampler settings of a model. */
@@ -117,6 +150,8 @@ export interface Manifest {
     pooledLength?: number;
     /** Pad id of a separate pooled tokenizer; default `padTokenId`. */
     pooledPadTokenId?: number;
+    /** Where a separate pooled encoder's padding goes; default right (CLIP), whatever `padSide` is. */
+    pooledPadSide?: "right" | "left";
   };
   /** Default sampler settings. */
   defaults: ManifestDefaults;
@@ -148,14 +183,36 @@ export const COMPONENT_KINDS: readonly ComponentKind[] = [
   "transformer",
 ];
 
+const ComponentDtypeSchema = z.enum(COMPONENT_DTYPES);
+const peakBytes = positiveInt.optional().describe(
+  "measured peak memory in bytes of a session of these files, when known",
+);
+
+const ManifestVariantSchema = z.strictObject({
+  dtype: ComponentDtypeSchema.describe(
+    "weight type; unique within the component and different from the base dtype",
+  ),
+  files: z.array(ManifestFileSchema).min(1).describe("every file, external data included"),
+  devices: z.array(z.enum(["node", "wasm", "webgpu"])).optional().describe(
+    'devices on which dtype "auto" picks this variant; absent: never picked by default',
+  ),
+  peakBytes,
+});
+
 const ManifestComponentSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9_-]+$/).describe("unique name, e.g. text_encoder"),
   kind: z.enum(["tokenizer", "text-encoder", "vq-encoder", "vq-decoder", "transformer"]),
   role: z.enum(["context", "pooled", "both"]).optional().describe(
     "tokenizers and text encoders: which text features they serve",
   ),
-  dtype: z.enum(["fp32", "fp16", "int8"]).optional().describe("weight type of an ONNX graph"),
+  dtype: ComponentDtypeSchema.optional().describe(
+    "weight type of the base files of an ONNX graph; fp32 when absent",
+  ),
   files: z.array(ManifestFileSchema).min(1).describe("every file, external data included"),
+  peakBytes,
+  variants: z.array(ManifestVariantSchema).optional().describe(
+    "other weight types of the same graph (graph components only)",
+  ),
 });
 
 const ManifestDefaultsSchema = z.strictObject({
@@ -205,6 +262,9 @@ const manifest = z.strictObject({
     pooledPadTokenId: nonNegativeInt.optional().describe(
       "pad id of a separate pooled tokenizer; default padTokenId",
     ),
+    pooledPadSide: z.enum(["right", "left"]).optional().describe(
+      "where a separate pooled encoder's padding goes; default right (CLIP), whatever padSide is",
+    ),
   }),
   defaults: ManifestDefaultsSchema,
   components: z.array(ManifestComponentSchema).min(1),
@@ -226,7 +286,9 @@ const manifest = z.strictObject({
       });
     }
     names.add(component.name);
+    checkVariants(component, ["components", index], context);
   });
+  checkSharedPaths(value.components, context);
   for (const kind of ["vq-encoder", "vq-decoder", "transformer"] as const) {
     const count = value.components.filter((component) => component.kind === kind).length;
     if (count !== 1) {
@@ -263,6 +325,64 @@ const manifest = z.strictObject({
     }
   }
 });
+
+type IssueSink = {
+  addIssue(issue: { code: "custom"; path: PropertyKey[]; message: string }): void;
+};
+
+/** Variants: graph components only, each dtype once and never the base's. */
+function checkVariants(component: ManifestComponent, path: PropertyKey[], context: IssueSink) {
+  const variants = component.variants ?? [];
+  if (component.kind === "tokenizer" && component.variants !== undefined) {
+    context.addIssue({
+      code: "custom",
+      path: [...path, "variants"],
+      message: "a tokenizer has no weight variants",
+    });
+  }
+  const seen = new Set<ComponentDtype>([component.dtype ?? "fp32"]);
+  variants.forEach((variant, index) => {
+    if (seen.has(variant.dtype)) {
+      context.addIssue({
+        code: "custom",
+        path: [...path, "variants", index, "dtype"],
+        message: variant.dtype === (component.dtype ?? "fp32")
+          ? `variant dtype ${variant.dtype} is the base files' dtype`
+          : `duplicate variant dtype ${variant.dtype}`,
+      });
+    }
+    seen.add(variant.dtype);
+  });
+}
+
+/** A path listed more than once (base and variant share a file) must name the same bytes. */
+function checkSharedPaths(components: readonly ManifestComponent[], context: IssueSink) {
+  const byPath = new Map<string, ManifestFile>();
+  components.forEach((component, index) => {
+    const sets = [
+      { path: ["components", index, "files"], files: component.files },
+      ...(component.variants ?? []).map((variant, variantIndex) => ({
+        path: ["components", index, "variants", variantIndex, "files"],
+        files: variant.files,
+      })),
+    ];
+    for (const set of sets) {
+      set.files.forEach((file, fileIndex) => {
+        const earlier = byPath.get(file.path);
+        if (
+          earlier !== undefined && (earlier.sha256 !== file.sha256 || earlier.bytes !== file.bytes)
+        ) {
+          context.addIssue({
+            code: "custom",
+            path: [...set.path, fileIndex, "path"],
+            message: `${file.path} is listed twice with different sha256 or bytes`,
+          });
+        }
+        byPath.set(file.path, earlier ?? file);
+      });
+    }
+  });
+}
 
 /**
  * Schema of a model package's `manifest.json` (format `editmgt-manifest/1`). The one definition:

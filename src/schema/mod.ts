@@ -14,16 +14,20 @@
  */
 
 export {
+  COMPONENT_DTYPES,
   COMPONENT_KINDS,
+  type ComponentDtype,
   type ComponentKind,
   type Manifest,
   MANIFEST_FORMAT,
   type ManifestComponent,
   type ManifestDefaults,
+  type ManifestDevice,
   type ManifestFile,
   type ManifestGrid,
   manifestJsonSchema,
   ManifestSchema,
+  type ManifestVariant,
 } from "./manifest.ts";
 export {
   type EditOptions,

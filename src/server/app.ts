@@ -90,7 +90,7 @@ async function start(options: ResolvedServerOptions, log: Logger): Promise<Serve
   if (options.worker) {
     for (const model of models.values()) {
       const engine = options.engine?.(model) ??
-        createEngine({ manifest: model.manifestUrl, device: options.device });
+        createEngine({ manifest: model.manifestUrl, device: options.device, dtype: options.dtype });
       engines.set(model.id, engine);
       readiness.set(model.id, { state: "loading" });
       engine.ready.then(

@@ -7,6 +7,7 @@
 
 import type { Engine } from "../engine/engine.ts";
 import type { DeviceName } from "../model/backend.ts";
+import type { DtypeRequest } from "../model/variants.ts";
 import { MAX_PROMPT_CHARS } from "../schema/options.ts";
 import type { Logger } from "./logging/index.ts";
 import type { ServedModel } from "./models/registry.ts";
@@ -79,6 +80,11 @@ export interface ServerOptions {
   kv?: string | Deno.Kv;
   /** Device of the default engines (default "node", onnxruntime-node on the CPU). */
   device?: DeviceName;
+  /**
+   * Which weights the default engines load (see `DtypeRequest`; default `"auto"`): one weight
+   * type for every model that offers it, or a record of component names to weight types.
+   */
+  dtype?: DtypeRequest;
   /** Makes the engine of a model; default `createEngine` in a Worker on `device`. */
   engine?: EngineFactory;
   /** Consume the job queue in this process (default true); false only accepts and serves. */
@@ -109,6 +115,8 @@ export interface ResolvedServerOptions {
   kv: string | Deno.Kv;
   /** See {@linkcode ServerOptions.device}. */
   device: DeviceName;
+  /** See {@linkcode ServerOptions.dtype}. */
+  dtype: DtypeRequest;
   /** See {@linkcode ServerOptions.engine}. */
   engine?: EngineFactory;
   /** See {@linkcode ServerOptions.worker}. */
@@ -176,6 +184,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     models: options.models,
     kv: options.kv ?? ":memory:",
     device: options.device ?? "node",
+    dtype: options.dtype ?? "auto",
     engine: options.engine,
     worker: options.worker ?? true,
     apiKeys: options.apiKeys ?? [],

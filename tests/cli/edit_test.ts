@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeImage, encodeImage } from "../../src/image/codec.ts";
 import { diskImage } from "../pipeline/fixture.ts";
+import { buildVariantPackage } from "../_shared/variant_package.ts";
 
 const CLI = new URL("../../examples/cli/edit.ts", import.meta.url).pathname;
 const MODEL = new URL("../fixtures/tiny-random/", import.meta.url).pathname;
@@ -108,6 +109,8 @@ const USAGE: [string, string[]][] = [
   ["an output extension without a format", [input, instruction, "-o", "x.bmp"]],
   ["a missing instruction", [input, "-o", "x.png"]],
   ["zero threads", [input, instruction, "-o", "x.png", "--threads", "0"]],
+  ["an unknown dtype", [input, instruction, "-o", "x.png", "--dtype", "q8"]],
+  ["a malformed dtype record", [input, instruction, "-o", "x.png", "--dtype", "transformer="]],
 ];
 
 for (const [what, args] of USAGE) {
@@ -140,6 +143,41 @@ for (const [what, args] of BAD_INPUT) {
     await assert.rejects(Deno.stat(`${folder}/never.png`), Deno.errors.NotFound);
   });
 }
+
+Deno.test("--dtype loads the weights asked for and the summary names them", async () => {
+  await using pkg = await buildVariantPackage();
+  const output = `${folder}/fp16.png`;
+  const run = await cli(
+    input,
+    instruction,
+    "-o",
+    output,
+    "--steps",
+    "2",
+    "--model",
+    pkg.folder,
+    "--dtype",
+    "transformer=fp16",
+  );
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /model ready on node \(.*transformer fp16\)/);
+  assert.match(run.stderr, /on node \(.*vq_decoder fp32.*transformer fp16\) in/);
+});
+
+Deno.test("a --dtype the model does not offer exits 3 naming what it offers", async () => {
+  const run = await cli(
+    input,
+    instruction,
+    "-o",
+    `${folder}/never.png`,
+    "--model",
+    MODEL,
+    "--dtype",
+    "q4",
+  );
+  assert.equal(run.code, 3, run.stderr);
+  assert.match(run.stderr, /error \(invalid_input\).*offers q4.*transformer: fp32/);
+});
 
 Deno.test("a model that cannot load exits 4", async () => {
   const run = await cli(

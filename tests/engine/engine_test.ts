@@ -4,6 +4,7 @@ import { EditMGTError, isEditMGTError } from "../../src/errors/mod.ts";
 import { encodeImage } from "../../src/image/codec.ts";
 import type { EditInput, EditProgress } from "../../src/pipeline/types.ts";
 import { diskImage, ORT_SANITIZERS, TINY_RANDOM } from "../pipeline/fixture.ts";
+import { buildVariantPackage } from "../_shared/variant_package.ts";
 
 const input: EditInput = {
   image: diskImage(40, 52),
@@ -56,7 +57,12 @@ Deno.test({
       assert.ok(downloads.length > 0);
       const last = downloads.at(-1)!;
       assert.ok(last.type === "download" && last.loaded === last.total && last.total > 0);
-      assert.deepEqual(loading.at(-1), { type: "ready", device: "node" });
+      const fp32 = "fp32" as const;
+      assert.deepEqual(loading.at(-1), {
+        type: "ready",
+        device: "node",
+        dtypes: { text_encoder: fp32, vq_encoder: fp32, vq_decoder: fp32, transformer: fp32 },
+      });
 
       const steps: EditProgress[] = [];
       await engine.edit(
@@ -69,6 +75,31 @@ Deno.test({
         ),
         ["1", "2+", "3", "4", "done"],
       );
+    } finally {
+      await engine.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "the worker engine loads the dtype asked for and reports it on ready and in results",
+  ...ORT_SANITIZERS,
+  async fn() {
+    await using pkg = await buildVariantPackage();
+    const loading: EditProgress[] = [];
+    const engine = createEngine({
+      manifest: pkg.manifest,
+      device: "node",
+      dtype: { transformer: "fp16" },
+      onProgress: (event) => loading.push(event),
+    });
+    try {
+      await engine.ready;
+      const ready = loading.at(-1);
+      assert.ok(ready?.type === "ready" && ready.dtypes.transformer === "fp16");
+      assert.equal(ready.dtypes.vq_decoder, "fp32");
+      const result = await engine.edit({ ...input, options: { seed: 2, steps: 2 } });
+      assert.equal(result.dtypes.transformer, "fp16");
     } finally {
       await engine.dispose();
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isEditMGTError } from "../../src/errors/mod.ts";
-import type { DeviceName, ModelTensor } from "../../src/model/backend.ts";
+import type { Backend, DeviceName, ModelTensor } from "../../src/model/backend.ts";
 import { loadModelComponents, type ModelComponents } from "../../src/model/components.ts";
 import { openLocalModelPackage } from "../../src/model/deno.ts";
 import { openModelPackage } from "../../src/model/package.ts";
@@ -291,6 +291,58 @@ Deno.test({
             TOLERANCE,
         );
       });
+    } finally {
+      await Deno.remove(folder, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a separate pooled encoder's ids are padded on pooledPadSide (default right), not padSide",
+  ...sanitizers,
+  async fn() {
+    const folder = await copyModelBasic();
+    /** The padded [context, pooled] ids the two encoders are fed for the ids [2, 3]. */
+    const fedIds = async (pooledPadSide?: "left" | "right") => {
+      await editManifest(folder, (manifest) => {
+        const encoder = manifest.components.find((component) => component.kind === "text-encoder")!;
+        encoder.role = "context";
+        if (!manifest.components.some((component) => component.name === "pooled_encoder")) {
+          manifest.components.push({ ...encoder, name: "pooled_encoder", role: "pooled" });
+        }
+        const text = manifest.text as { padSide?: string; pooledPadSide?: string };
+        text.padSide = "left"; // the context encoder's side (Gemma) must not leak into CLIP's
+        if (pooledPadSide === undefined) delete text.pooledPadSide;
+        else text.pooledPadSide = pooledPadSide;
+      });
+      const fed: number[][] = [];
+      const backend: Backend = {
+        ...node,
+        async createSession(graph) {
+          const session = await node.createSession(graph);
+          return {
+            inputNames: session.inputNames,
+            outputNames: session.outputNames,
+            run(feeds) {
+              if (feeds.input_ids) fed.push(Array.from(feeds.input_ids.data, Number));
+              return session.run(feeds);
+            },
+            release: () => session.release(),
+          };
+        },
+      };
+      await using components = await loadModelComponents(
+        await openLocalModelPackage(folder),
+        backend,
+      );
+      const ids = new Int32Array([2, 3]);
+      await components.encodeText({ context: ids, pooled: ids });
+      return fed;
+    };
+    try {
+      assert.deepEqual(await fedIds(), [[0, 0, 2, 3], [2, 3, 0, 0]]);
+      assert.deepEqual(await fedIds("right"), [[0, 0, 2, 3], [2, 3, 0, 0]]);
+      assert.deepEqual(await fedIds("left"), [[0, 0, 2, 3], [0, 0, 2, 3]]);
     } finally {
       await Deno.remove(folder, { recursive: true });
     }

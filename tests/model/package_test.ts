@@ -6,6 +6,7 @@ import { type ModelLoadEvent, openModelPackage } from "../../src/model/package.t
 import { createBackend } from "../../src/model/select.ts";
 import { fetchSource } from "../../src/model/source.ts";
 import { copyModelBasic, editManifest, MODEL_BASIC, spyBackend } from "./fixture.ts";
+import { buildVariantPackage, FAKE_INT8_FOLDER } from "../_shared/variant_package.ts";
 
 const sanitizers = { sanitizeOps: false, sanitizeResources: false };
 const node = await createBackend("node");
@@ -163,6 +164,63 @@ Deno.test("a manifest that is not JSON is refused with invalid_manifest", async 
   } finally {
     await Deno.remove(folder, { recursive: true });
   }
+});
+
+Deno.test("variant files are listed with their dtype; filesFor and totalBytes count one file set per graph", async () => {
+  await using pkg = await buildVariantPackage();
+  const model = await openLocalModelPackage(pkg.folder);
+  const transformerFiles = model.files.filter((file) => file.component === "transformer");
+  assert.deepEqual(
+    transformerFiles.map((file) => [file.path, file.dtype, file.variant]),
+    [
+      ["transformer.onnx", "fp32", false],
+      ["transformer.onnx.data", "fp32", false],
+      ["fp16/transformer.onnx", "fp16", true],
+      [`${FAKE_INT8_FOLDER}/transformer.onnx`, "int8", true],
+      [`${FAKE_INT8_FOLDER}/transformer.onnx.data`, "int8", true],
+    ],
+  );
+  assert.equal(model.files.find((file) => file.component === "tokenizer")?.dtype, undefined);
+  const bytes = (files: { bytes: number }[]) => files.reduce((sum, file) => sum + file.bytes, 0);
+  const base = model.filesFor();
+  assert.ok(base.every((file) => !file.variant));
+  assert.equal(model.totalBytes, bytes(base));
+  const fp16 = model.filesFor({ transformer: "fp16" });
+  assert.deepEqual(
+    fp16.filter((file) => file.component === "transformer").map((file) => file.path),
+    ["fp16/transformer.onnx"],
+  );
+  assert.equal(fp16.length, base.length - 1);
+  assert.throws(
+    () => model.filesFor({ transformer: "q4" }),
+    (error) =>
+      isEditMGTError(error, "invalid_option") && /offers fp32, fp16, int8/.test(error.message),
+  );
+});
+
+Deno.test("readComponent with a dtype reads and verifies that variant's files only", async () => {
+  await using pkg = await buildVariantPackage();
+  const events: ModelLoadEvent[] = [];
+  const model = await openLocalModelPackage(pkg.folder, { onProgress: (e) => events.push(e) });
+  const files = await model.readComponent("transformer", "int8");
+  assert.deepEqual(files.map((file) => file.path), [
+    `${FAKE_INT8_FOLDER}/transformer.onnx`,
+    `${FAKE_INT8_FOLDER}/transformer.onnx.data`,
+  ]);
+  assert.deepEqual([...new Set(events.map((event) => event.file))], files.map((file) => file.path));
+  assert.deepEqual(
+    (await model.readComponent("transformer", "fp32")).map((file) => file.path),
+    ["transformer.onnx", "transformer.onnx.data"],
+  );
+  await flipByte(`${pkg.folder}/fp16/transformer.onnx`, 50);
+  await assert.rejects(
+    model.readComponent("transformer", "fp16"),
+    (error) => isEditMGTError(error, "hash_mismatch"),
+  );
+  await assert.rejects(
+    model.readComponent("transformer", "q4"),
+    (error) => isEditMGTError(error, "invalid_option"),
+  );
 });
 
 Deno.test("asking for a component the model does not have is invalid_option", async () => {

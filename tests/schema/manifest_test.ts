@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
-import { type Manifest, manifestJsonSchema, ManifestSchema } from "../../src/schema/mod.ts";
+import {
+  type ComponentDtype,
+  type Manifest,
+  manifestJsonSchema,
+  ManifestSchema,
+} from "../../src/schema/mod.ts";
 import { manifestJsonSchemaText } from "../../src/schema/write_json_schema.ts";
 
 const HEX = "ab".repeat(32);
 
+const file = (path: string) => ({ path, sha256: HEX, bytes: 10 });
+
 function validManifest(): Manifest {
-  const file = (path: string) => ({ path, sha256: HEX, bytes: 10 });
   return {
     format: "editmgt-manifest/1",
     id: "editmgt-tiny",
@@ -84,6 +90,28 @@ Deno.test("the real model's two tokenizers and text encoders (context + pooled) 
   assert.deepEqual(issuesOf(manifest), []);
 });
 
+Deno.test("weight variants with devices and peak bytes, q4 and pooledPadSide are allowed", () => {
+  const manifest = validManifest();
+  const transformer = manifest.components[4];
+  transformer.peakBytes = 3_000_000_000;
+  transformer.variants = [
+    { dtype: "fp32", files: [file("transformer.fp32.onnx")], devices: ["node", "wasm"] },
+    { dtype: "int8", files: [file("transformer.int8.onnx")], peakBytes: 900_000_000 },
+    { dtype: "q4", files: [file("transformer.q4.onnx")], devices: ["webgpu"] },
+  ];
+  manifest.components[1].variants = [{ dtype: "q4", files: [file("text_encoder.q4.onnx")] }];
+  manifest.text.pooledPadSide = "right";
+  assert.deepEqual(issuesOf(manifest), []);
+});
+
+Deno.test("a base and a variant may share a file that is the same bytes", () => {
+  const manifest = validManifest();
+  manifest.components[4].variants = [
+    { dtype: "int8", files: [file("transformer.int8.onnx"), file("transformer.onnx.data")] },
+  ];
+  assert.deepEqual(issuesOf(manifest), []);
+});
+
 Deno.test("every manifest in the repository is valid", async () => {
   const found: string[] = [];
   async function walk(dir: URL) {
@@ -102,6 +130,8 @@ Deno.test("every manifest in the repository is valid", async () => {
     assert.ok(issues.success, `${path}: ${issues.error?.message}`);
   }
 });
+
+const variant = (dtype: ComponentDtype) => ({ dtype, files: [file(`transformer.${dtype}.onnx`)] });
 
 const broken: [string, (m: Manifest) => void, string][] = [
   ["wrong format", (m) => Object.assign(m, { format: "editmgt-manifest/2" }), "format"],
@@ -131,6 +161,57 @@ const broken: [string, (m: Manifest) => void, string][] = [
   ["no transformer", (m) => m.components.pop(), "components"],
   ["no pooled text encoder", (m) => (m.components[1].role = "context"), "components"],
   ["bad id", (m) => (m.id = "Tiny Model"), "id"],
+  [
+    "duplicate variant dtype",
+    (m) => (m.components[4].variants = [variant("q4"), variant("q4")]),
+    "components.4.variants.1.dtype",
+  ],
+  [
+    "variant dtype equal to the base's",
+    (m) => (m.components[4].variants = [variant("fp16")]),
+    "components.4.variants.0.dtype",
+  ],
+  [
+    "variant dtype equal to an implicit fp32 base",
+    (m) => {
+      delete m.components[2].dtype;
+      m.components[2].variants = [variant("fp32")];
+    },
+    "components.2.variants.0.dtype",
+  ],
+  [
+    "variants on a tokenizer",
+    (m) => (m.components[0].variants = [variant("int8")]),
+    "components.0.variants",
+  ],
+  [
+    "unknown variant dtype",
+    (m) => (m.components[4].variants = [variant("q8" as ComponentDtype)]),
+    "components.4.variants.0.dtype",
+  ],
+  [
+    "unknown variant device",
+    (m) => (m.components[4].variants = [{ ...variant("q4"), devices: ["cuda" as "node"] }]),
+    "components.4.variants.0.devices.0",
+  ],
+  [
+    "zero peak bytes",
+    (m) => (m.components[4].variants = [{ ...variant("q4"), peakBytes: 0 }]),
+    "components.4.variants.0.peakBytes",
+  ],
+  [
+    "a shared path with other bytes",
+    (m) => (m.components[4].variants = [{
+      dtype: "q4",
+      files: [{ path: "transformer.onnx.data", sha256: "cd".repeat(32), bytes: 10 }],
+    }]),
+    "components.4.variants.0.files.0.path",
+  ],
+  [
+    "unknown pooledPadSide",
+    (m) => Object.assign(m.text, { pooledPadSide: "middle" }),
+    "text.pooledPadSide",
+  ],
 ];
 
 for (const [name, breakIt, path] of broken) {

@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { chooseDevice, probe, type ProbeReport } from "../../sdk/probe.ts";
+import { isEditMGTError } from "../../src/errors/mod.ts";
+import { parseManifest } from "../../src/model/manifest.ts";
+import type { Manifest } from "../../src/schema/manifest.ts";
+import {
+  chooseDevice,
+  modelNeeds,
+  probe,
+  type ProbeReport,
+  suggestVariants,
+} from "../../sdk/probe.ts";
+import { buildVariantPackage } from "../_shared/variant_package.ts";
 
 function report(overrides: {
   webgpu?: Partial<ProbeReport["webgpu"]>;
@@ -66,4 +76,38 @@ Deno.test("probe in Deno finds WebAssembly SIMD and Cache Storage", async () => 
   assert.equal(probed.storage.cacheStorage, true);
   assert.equal(probed.crossOriginIsolated, false);
   assert.equal(probed.wasm.threads, false);
+});
+
+/** The variant package's manifest: an fp32 transformer with an fp16 variant for WebGPU. */
+async function variantManifest(): Promise<Manifest> {
+  await using pkg = await buildVariantPackage();
+  return parseManifest(JSON.parse(await Deno.readTextFile(pkg.manifest)));
+}
+
+Deno.test("suggested variants follow the probe: fp16 on WebGPU only with shader-f16", async () => {
+  const manifest = await variantManifest();
+  const transformer = (probed: ProbeReport, device: "webgpu" | "wasm") =>
+    suggestVariants(probed, manifest, { device }).find((c) => c.component === "transformer")!;
+  assert.equal(transformer(report({}), "webgpu").dtype, "fp16");
+  assert.equal(transformer(report({ webgpu: { shaderF16: false } }), "webgpu").dtype, "fp32");
+  assert.equal(transformer(report({}), "wasm").dtype, "fp32");
+  assert.equal(
+    suggestVariants(report({}), manifest, { device: "wasm", dtype: "fp16" })
+      .find((c) => c.component === "transformer")!.dtype,
+    "fp16",
+  );
+});
+
+Deno.test("a model needs shader-f16 only when fp16 is asked for or has no alternative", async () => {
+  const manifest = await variantManifest();
+  assert.deepEqual(modelNeeds(manifest), { fp16: false });
+  assert.deepEqual(modelNeeds(manifest, "fp16"), { fp16: true });
+  const transformer = manifest.components.find((c) => c.kind === "transformer")!;
+  transformer.dtype = "fp16";
+  transformer.variants = [];
+  assert.deepEqual(modelNeeds(manifest), { fp16: true });
+  assert.throws(
+    () => modelNeeds(manifest, "q4"),
+    (error) => isEditMGTError(error, "invalid_input"),
+  );
 });

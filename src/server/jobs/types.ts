@@ -9,6 +9,7 @@ import type { ErrorCode } from "../../errors/mod.ts";
 import type { ImageFormat } from "../../image/types.ts";
 import type { DeviceName } from "../../model/backend.ts";
 import type { EditTimings } from "../../pipeline/types.ts";
+import type { ComponentDtype } from "../../schema/manifest.ts";
 import type { EditOptions } from "../../schema/options.ts";
 
 /** Where a job is in its life. `completed`, `failed` and `cancelled` are final. */
@@ -47,6 +48,8 @@ export interface JobResultSummary {
   height: number;
   /** The device the model ran on. */
   device: DeviceName;
+  /** The weight type each graph component ran with, by component name. */
+  dtypes: Record<string, ComponentDtype>;
   /** Milliseconds per phase. */
   timings: EditTimings;
 }

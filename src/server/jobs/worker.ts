@@ -272,6 +272,7 @@ export class JobWorker {
             width: result.image.width,
             height: result.image.height,
             device: result.device,
+            dtypes: result.dtypes,
             timings: result.timings,
           },
         }

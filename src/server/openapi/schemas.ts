@@ -10,6 +10,7 @@
 
 import { z } from "zod";
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from "../../errors/mod.ts";
+import { COMPONENT_DTYPES } from "../../schema/manifest.ts";
 import type { Schema } from "../../schema/schema.ts";
 import type { JobView } from "../edits/present.ts";
 import type { ModelListEntry } from "../models/routes.ts";
@@ -54,6 +55,9 @@ const JobObjectSchema = z.object({
     width: z.int().min(1),
     height: z.int().min(1),
     device: z.enum(["node", "wasm", "webgpu"]),
+    dtypes: z.record(z.string(), z.enum(COMPONENT_DTYPES)).optional().describe(
+      "the weight type each graph component ran with, by component name",
+    ),
     timings: z.object({
       textMs: z.number(),
       encodeMs: z.number(),

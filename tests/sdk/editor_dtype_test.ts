@@ -1,0 +1,62 @@
+/**
+ * `createEditor({ dtype })` in Deno (Cache Storage and WASM are there): only the chosen weights
+ * are downloaded, the progress total counts only them, and the editor says what it chose.
+ */
+import assert from "node:assert/strict";
+import type { EditorProgress } from "../../sdk/result.ts";
+import { modelCache } from "../../sdk/cache.ts";
+import { createEditor } from "../../sdk/editor.ts";
+import { buildVariantPackage, FAKE_INT8_FOLDER } from "../_shared/variant_package.ts";
+const sanitizers = { sanitizeOps: false, sanitizeResources: false } as const;
+import { serveFiles } from "./file_server.ts";
+
+const MODEL = "/models/variants/";
+
+Deno.test({
+  name: "createEditor downloads only the files of the dtype asked for and reports it",
+  ...sanitizers,
+  async fn() {
+    await using pkg = await buildVariantPackage();
+    const server = serveFiles({ [MODEL]: pkg.folder });
+    const cacheName = `editmgt-test-${crypto.randomUUID()}`;
+    const events: EditorProgress[] = [];
+    try {
+      const editor = await createEditor({
+        manifest: new URL(MODEL, server.url),
+        device: "wasm",
+        cache: cacheName,
+        dtype: { transformer: "int8" },
+        onProgress: (event) => events.push(event),
+      });
+      await editor.dispose();
+      const requested = server.requests.filter((request) => request.status < 400)
+        .map((request) => request.path.slice(MODEL.length));
+      const transformerFiles = requested.filter((path) => path.includes("transformer"));
+      assert.deepEqual(transformerFiles, [
+        `${FAKE_INT8_FOLDER}/transformer.onnx`,
+        `${FAKE_INT8_FOLDER}/transformer.onnx.data`,
+      ]);
+      const sizes = await Promise.all(
+        requested.filter((path) => path !== "manifest.json").map((path) =>
+          Deno.stat(`${pkg.folder}/${path}`)
+        ),
+      );
+      const chosenBytes = sizes.reduce((sum, stat) => sum + stat.size, 0);
+      const downloads = events.filter((event) => event.type === "download");
+      assert.ok(downloads.length > 0 && downloads.every((event) => event.total === chosenBytes));
+      assert.equal(downloads.at(-1)!.loaded, chosenBytes);
+      assert.equal(editor.dtypes.transformer, "int8");
+      assert.equal(editor.dtypes.vq_decoder, "fp32");
+      assert.match(editor.reason, /transformer int8/);
+      assert.deepEqual(events.at(-1), { type: "ready", device: "wasm", dtypes: editor.dtypes });
+      // Stored: the tokenizer and one file set per graph (the int8 transformer) make it whole.
+      assert.ok(await modelCache(cacheName).has(new URL(MODEL, server.url)));
+      const cache = await caches.open(cacheName);
+      await cache.delete(new URL(`${MODEL}${FAKE_INT8_FOLDER}/transformer.onnx`, server.url));
+      assert.equal(await modelCache(cacheName).has(new URL(MODEL, server.url)), false);
+    } finally {
+      await caches.delete(cacheName);
+      await server.close();
+    }
+  },
+});
