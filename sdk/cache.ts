@@ -8,51 +8,89 @@
 import { EditMGTError, isEditMGTError } from "../src/errors/mod.ts";
 import { type ModelPackage, openModelPackage } from "../src/model/package.ts";
 import type { FileRequest } from "../src/model/source.ts";
-import { DEFAULT_CACHE_NAME, deleteFile, hasCacheStorage, matchFile, readStored } from "./store.ts";
+import type { DtypeRequest } from "../src/model/variants.ts";
+import { dtypesOf } from "../src/model/variants.ts";
+import { downloadModelFiles, type DownloadReport, type ModelDownloadEvent } from "./download.ts";
+import { openManifest } from "./manifest.ts";
+import { chooseDevice, modelNeeds, probe, suggestVariants } from "./probe.ts";
+import {
+  DEFAULT_CACHE_NAME,
+  deleteFile,
+  deleteManifest,
+  type EntryStore,
+  hasFile,
+  openStore,
+  readManifest,
+  type StorageKind,
+} from "./store.ts";
 
-/** The models stored in one Cache Storage cache. */
+/** The models stored under one name (an OPFS folder, else a Cache Storage cache). */
 export interface ModelCache {
-  /** The Cache Storage name. */
+  /** The storage name. */
   readonly name: string;
   /**
    * Whether the model at `manifest` (folder or manifest URL) can load offline: every component
-   * has its base files or one variant's files stored, with the sha256 its stored manifest gives.
-   * Makes no network request.
+   * has its base files or one variant's files stored complete, with the sha256 its stored
+   * manifest gives. Makes no network request.
    */
   has(manifest: string | URL): Promise<boolean>;
+  /**
+   * Downloads the files `createEditor` would load (the weights chosen for `device` and `dtype`,
+   * as there) without loading the model: to fetch a large model ahead of time, or to resume
+   * its download. Resolves when every file is stored and verified.
+   */
+  download(manifest: string | URL, options?: ModelDownloadOptions): Promise<DownloadReport>;
   /** Deletes the model's files, partial downloads and manifest; whether anything was stored. */
   delete(manifest: string | URL): Promise<boolean>;
-  /** Deletes every stored model (the whole cache). */
+  /** Deletes every stored model. */
   clear(): Promise<void>;
 }
 
+/** Options for {@linkcode ModelCache.download}. */
+export interface ModelDownloadOptions {
+  /** The device whose weights to fetch; default the one `createEditor`'s "auto" picks. */
+  device?: "webgpu" | "wasm";
+  /** Which weights, as `createEditor`'s `dtype` (default "auto"). */
+  dtype?: DtypeRequest;
+  /** Cancels the download; the stored parts are kept. */
+  signal?: AbortSignal;
+  /** Per file `initiate`, `download` and `done` events. */
+  onProgress?: (event: ModelDownloadEvent) => void;
+}
+
 /**
- * The model cache named `name` (default "editmgt-models").
+ * The model store named `name` (default "editmgt-models"), in the OPFS where there is one, else
+ * in Cache Storage (`kind` picks one).
  *
  * @example
  * ```ts
  * import { modelCache } from "@editmgt/editmgt/sdk";
  *
  * const cache = modelCache();
- * if (await cache.has("/models/editmgt-tiny/")) console.log("ready to work offline");
+ * if (!await cache.has("/models/editmgt-tiny/")) {
+ *   await cache.download("/models/editmgt-tiny/", {
+ *     onProgress: (event) => event.type === "download" && console.log(event.loaded / event.total),
+ *   });
+ * }
  * await cache.delete("/models/editmgt-tiny/");
  * ```
  */
-export function modelCache(name: string = DEFAULT_CACHE_NAME): ModelCache {
+export function modelCache(name: string = DEFAULT_CACHE_NAME, kind?: StorageKind): ModelCache {
   const open = async () => {
-    if (!hasCacheStorage()) {
+    const store = await openStore(name, kind);
+    if (store === null) {
       throw new EditMGTError(
         "backend_unavailable",
-        "Cache Storage is not available here (it needs a secure context: https or localhost)",
+        "neither the Origin Private File System nor Cache Storage is available here (they need a secure context: https or localhost)",
       );
     }
-    return await caches.open(name);
+    return store;
   };
   return {
     name,
     async has(location) {
-      const cache = await open();
-      const stored = await storedPackage(cache, location);
+      const store = await open();
+      const stored = await storedPackage(store, location);
       if (stored === null) return false;
       const fileSets = Map.groupBy(
         stored.files,
@@ -60,30 +98,47 @@ export function modelCache(name: string = DEFAULT_CACHE_NAME): ModelCache {
       );
       const complete = new Set<string>();
       for (const files of fileSets.values()) {
-        const matches = await Promise.all(files.map((file) => matchFile(cache, file.url, file)));
-        await Promise.all(matches.map((match) => match?.body?.cancel()));
-        if (matches.every((match) => match !== undefined)) complete.add(files[0].component);
+        const present = await Promise.all(files.map((file) => hasFile(store, file)));
+        if (present.every(Boolean)) complete.add(files[0].component);
       }
       return stored.manifest.components.every((component) => complete.has(component.name));
     },
+    async download(location, options = {}) {
+      const store = await open();
+      const { signal, dtype } = options;
+      const model = await openManifest(location, { store, signal });
+      const report = await probe();
+      const device = options.device ??
+        (chooseDevice(report, modelNeeds(model.manifest, dtype)).device === "webgpu"
+          ? "webgpu"
+          : "wasm");
+      const dtypes = dtypesOf(suggestVariants(report, model.manifest, { device, dtype }));
+      return await downloadModelFiles(store, model.filesFor(dtypes), {
+        signal,
+        onProgress: options.onProgress,
+      });
+    },
     async delete(location) {
-      const cache = await open();
-      const stored = await storedPackage(cache, location);
+      const store = await open();
+      const stored = await storedPackage(store, location);
       if (stored === null) return false;
       let deleted = false;
-      for (const file of stored.files) deleted = await deleteFile(cache, file.url) || deleted;
-      return await deleteFile(cache, stored.manifestUrl) || deleted;
+      for (const file of stored.files) deleted = await deleteFile(store, file.sha256) || deleted;
+      return await deleteManifest(store, stored.manifestUrl) || deleted;
     },
     async clear() {
-      if (hasCacheStorage()) await caches.delete(name);
+      await (await openStore(name, kind))?.clear();
     },
   };
 }
 
 /** The stored manifest of the model at `location` as a package, or null if none is stored. */
-async function storedPackage(cache: Cache, location: string | URL): Promise<ModelPackage | null> {
+async function storedPackage(
+  store: EntryStore,
+  location: string | URL,
+): Promise<ModelPackage | null> {
   const source = async ({ url }: FileRequest): Promise<Uint8Array> => {
-    const bytes = await readStored(cache, url);
+    const bytes = await readManifest(store, url);
     if (bytes === undefined) throw new EditMGTError("not_found", `${url.href} is not stored`);
     return bytes;
   };

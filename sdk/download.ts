@@ -1,141 +1,571 @@
 /**
- * Downloading a model's files into Cache Storage: one overall byte progress from the sizes in
- * the manifest, sha256 verified before a file is stored, never storing error or HTML answers,
- * resuming interrupted downloads with Range requests, cancellable with an AbortSignal. Files
- * already stored with the manifest's sha256 are not requested at all.
+ * Downloading a model's files into browser storage (see `store.ts`), built for files of several
+ * gigabytes:
+ *
+ * - every file streams into fixed-size parts (the manifest's `parts`, else 64 MiB); no buffer
+ *   larger than one part is ever made;
+ * - each part is verified as it arrives when the manifest gives per-part sha256 (a part that
+ *   fails is fetched again, alone, with a closed Range), and the whole file's sha256 is computed
+ *   incrementally, its state saved with the parts, so the check survives a reload;
+ * - an interrupted download (network error, abort, closed tab) resumes with `Range: bytes=N-`
+ *   (a changed strong ETag starts the file over): stored parts are never fetched twice; a server
+ *   that ignores Range (200) is read from the start, skipping what is stored;
+ * - before the first byte, `navigator.storage.persist()` is asked for and the bytes still needed
+ *   are checked against `navigator.storage.estimate()`;
+ * - progress as transformers.js users know it: `initiate`, `download` (per file and in total,
+ *   with the totals from the manifest) and `done` per file.
  *
  * @module
  */
 
 import { EditMGTError } from "../src/errors/mod.ts";
 import type { PackageFile } from "../src/model/package.ts";
-import { verifyFile } from "../src/model/verify.ts";
+import { sha256Hex } from "../src/model/verify.ts";
 import type { DownloadProgress } from "../src/pipeline/types.ts";
-import { deleteParts, matchFile, putFile, putPart, readParts, type StoredPart } from "./store.ts";
+import { storageEstimate } from "./dom.ts";
+import { Sha256, type Sha256State } from "./sha256.ts";
+import {
+  deleteFile,
+  type EntryStore,
+  type FileRecord,
+  partEntry,
+  partSize,
+  QUOTA_EXCEEDED,
+  readFile,
+  readRecord,
+  writeRecord,
+} from "./store.ts";
+
+/** The part size of files whose manifest entry gives no `parts`. */
+export const DEFAULT_PART_BYTES: number = 64 * 1024 * 1024;
+
+/** A file's download starts (or is found complete): its size and what is already stored. */
+export interface InitiateProgress {
+  /** Event kind. */
+  type: "initiate";
+  /** The file's path in the manifest. */
+  file: string;
+  /** The component it belongs to. */
+  component: string;
+  /** Where it is fetched from. */
+  url: string;
+  /** The file's size. */
+  total: number;
+  /** Bytes of it already stored (verified parts of an earlier download). */
+  stored: number;
+}
+
+/**
+ * Bytes arrived: `loaded`/`total` over every file of the load (totals from the manifest),
+ * `fileLoaded`/`fileTotal` for `file`. `loaded` goes back by a part's size when that part fails
+ * its sha256 (it is fetched again).
+ */
+export interface ModelDownloadProgress extends DownloadProgress {
+  /** The file being downloaded. */
+  file: string;
+  /** Bytes of `file` stored or arrived. */
+  fileLoaded: number;
+  /** The size of `file`. */
+  fileTotal: number;
+  /** Files complete so far. */
+  filesDone: number;
+  /** Files in the load. */
+  fileCount: number;
+}
+
+/** A file is stored complete and its sha256 verified. */
+export interface FileDoneProgress {
+  /** Event kind (an edit's end is a `done` without `file`). */
+  type: "done";
+  /** The file's path in the manifest. */
+  file: string;
+  /** The component it belongs to. */
+  component: string;
+  /** The file's size. */
+  total: number;
+  /** Files complete so far, this one included. */
+  filesDone: number;
+  /** Files in the load. */
+  fileCount: number;
+}
+
+/** The events of {@linkcode downloadModelFiles}, in order per file: initiate, download..., done. */
+export type ModelDownloadEvent = InitiateProgress | ModelDownloadProgress | FileDoneProgress;
 
 /** Options for {@linkcode downloadModelFiles}. */
 export interface DownloadOptions {
-  /** Cancels the download; what arrived so far is kept for a Range resume. */
+  /** Cancels the download; the stored parts are kept for a resume. */
   signal?: AbortSignal;
-  /** Receives the overall progress in bytes over every file. */
-  onProgress?: (event: DownloadProgress) => void;
-  /**
-   * Bytes received before they are stored as a part of the file, so that a download
-   * interrupted without warning (a closed tab) resumes from there. Default 8 MiB.
-   */
-  checkpointBytes?: number;
+  /** Receives {@linkcode ModelDownloadEvent}s. */
+  onProgress?: (event: ModelDownloadEvent) => void;
+  /** Part size of files whose manifest entry has no `parts` (a multiple of 64); default 64 MiB. */
+  partBytes?: number;
 }
 
-const DEFAULT_CHECKPOINT_BYTES = 8 * 1024 * 1024;
+/** What a download did. */
+export interface DownloadReport {
+  /** Bytes that were not stored when it started (what the quota was checked against). */
+  neededBytes: number;
+  /** Bytes received from the network, parts that failed their sha256 included. */
+  fetchedBytes: number;
+  /** Whether the storage is persistent (`navigator.storage.persist()`); null where unknown. */
+  persisted: boolean | null;
+}
 
 /**
- * Makes sure every file in `files` is stored in `cache` with its manifest sha256, downloading
- * what is missing. Files are fetched one after the other.
+ * Makes sure every file in `files` is stored complete in `store` with its manifest sha256,
+ * downloading what is missing, one file after the other.
  *
- * @throws {EditMGTError} `not_found` (404), `download_failed` (network error, HTTP error, HTML
- * answer), `hash_mismatch` (size or sha256 differ after a fresh download), `aborted`.
+ * @example
+ * ```ts
+ * import { downloadModelFiles } from "./download.ts";
+ * import { openStore } from "./store.ts";
+ * import { openModelPackage } from "../src/model/package.ts";
+ *
+ * const model = await openModelPackage("https://example.com/models/editmgt-1024/");
+ * const store = (await openStore())!;
+ * await downloadModelFiles(store, model.filesFor({ transformer: "q4" }), {
+ *   onProgress: (event) => event.type === "download" && console.log(event.loaded, event.total),
+ * });
+ * ```
+ *
+ * @throws {EditMGTError} `download_failed` (network error, HTTP error, HTML answer; with
+ * `details.reason` "quota_exceeded" and `neededBytes`/`availableBytes` when the storage is too
+ * small), `not_found` (404), `hash_mismatch` (a part or the file differs twice), `aborted`.
  */
 export async function downloadModelFiles(
-  cache: Cache,
+  store: EntryStore,
   files: readonly PackageFile[],
   options: DownloadOptions = {},
-): Promise<void> {
-  const total = files.reduce((sum, file) => sum + file.bytes, 0);
-  const loadedPerFile = new Map<string, number>();
-  let loaded = 0;
-  const report = (file: PackageFile, fileLoaded: number) => {
-    loaded += fileLoaded - (loadedPerFile.get(file.url.href) ?? 0);
-    loadedPerFile.set(file.url.href, fileLoaded);
-    options.onProgress?.({ type: "download", loaded, total, file: file.path });
-  };
-  for (const file of files) {
-    if (await matchFile(cache, file.url, file)) {
-      report(file, file.bytes);
-      continue;
+): Promise<DownloadReport> {
+  const tracker = new ProgressTracker(files, options.onProgress);
+  const stored = await Promise.all(files.map((file) => storedBytes(store, file)));
+  const neededBytes = files.reduce((sum, file, index) => sum + file.bytes - stored[index], 0);
+  const report: DownloadReport = { neededBytes, fetchedBytes: 0, persisted: null };
+  if (neededBytes > 0) {
+    report.persisted = await persistStorage();
+    await checkQuota(neededBytes);
+  }
+  for (const [index, file] of files.entries()) {
+    tracker.initiate(file, stored[index]);
+    if (stored[index] < file.bytes || await readFile(store, file) === undefined) {
+      const download = new FileDownload(store, file, tracker, options);
+      try {
+        await download.run();
+      } finally {
+        report.fetchedBytes += download.fetchedBytes;
+      }
     }
-    await downloadFile(cache, file, {
-      signal: options.signal,
-      checkpointBytes: options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES,
-      onProgress: (fileLoaded) => report(file, fileLoaded),
+    tracker.done(file);
+  }
+  return report;
+}
+
+/** Bytes of `file` already stored: all of it when complete, else its stored parts. */
+async function storedBytes(store: EntryStore, file: PackageFile): Promise<number> {
+  const record = await readRecord(store, file.sha256);
+  if (record === undefined || record.bytes !== file.bytes) return 0;
+  if (record.complete) return file.bytes;
+  return record.parts.reduce(
+    (sum, hash, index) => hash === null ? sum : sum + partSize(record, index),
+    0,
+  );
+}
+
+/** Asks for persistent storage (so the browser does not evict gigabytes under pressure). */
+async function persistStorage(): Promise<boolean | null> {
+  const storage = (globalThis.navigator as {
+    storage?: { persist?: () => Promise<boolean> };
+  } | undefined)?.storage;
+  if (typeof storage?.persist !== "function") return null;
+  try {
+    return await storage.persist();
+  } catch {
+    return null;
+  }
+}
+
+/** Refuses to start a download that the origin's quota cannot hold. */
+async function checkQuota(neededBytes: number): Promise<void> {
+  const estimate = await storageEstimate();
+  if (estimate?.quota === undefined) return;
+  const availableBytes = Math.max(0, estimate.quota - (estimate.usage ?? 0));
+  if (neededBytes <= availableBytes) return;
+  throw new EditMGTError(
+    "download_failed",
+    `the model needs ${formatBytes(neededBytes)} more storage but this site may use only ${
+      formatBytes(availableBytes)
+    } more (quota ${formatBytes(estimate.quota)}, used ${
+      formatBytes(estimate.usage ?? 0)
+    }); free disk space or site data, choose smaller weights (dtype), or create the editor with cache: false`,
+    {
+      details: {
+        reason: QUOTA_EXCEEDED,
+        neededBytes,
+        availableBytes,
+        quotaBytes: estimate.quota,
+        usageBytes: estimate.usage ?? 0,
+      },
+    },
+  );
+}
+
+function formatBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Per-file and overall byte counts, turned into events. */
+class ProgressTracker {
+  readonly #emit: ((event: ModelDownloadEvent) => void) | undefined;
+  readonly #loaded = new Map<string, number>();
+  readonly #total: number;
+  readonly #count: number;
+  #sum = 0;
+  #done = 0;
+
+  constructor(files: readonly PackageFile[], emit?: (event: ModelDownloadEvent) => void) {
+    this.#emit = emit;
+    this.#total = files.reduce((sum, file) => sum + file.bytes, 0);
+    this.#count = files.length;
+  }
+
+  initiate(file: PackageFile, stored: number): void {
+    const { path, component, url, bytes } = file;
+    this.#emit?.({ type: "initiate", file: path, component, url: url.href, total: bytes, stored });
+    this.update(file, stored);
+  }
+
+  update(file: PackageFile, fileLoaded: number): void {
+    this.#sum += fileLoaded - (this.#loaded.get(file.path) ?? 0);
+    this.#loaded.set(file.path, fileLoaded);
+    this.#emit?.({
+      type: "download",
+      loaded: this.#sum,
+      total: this.#total,
+      file: file.path,
+      fileLoaded,
+      fileTotal: file.bytes,
+      filesDone: this.#done,
+      fileCount: this.#count,
+    });
+  }
+
+  done(file: PackageFile): void {
+    if (this.#loaded.get(file.path) !== file.bytes) this.update(file, file.bytes);
+    this.#done++;
+    this.#emit?.({
+      type: "done",
+      file: file.path,
+      component: file.component,
+      total: file.bytes,
+      filesDone: this.#done,
+      fileCount: this.#count,
     });
   }
 }
 
-interface FileDownloadOptions {
-  signal?: AbortSignal;
-  checkpointBytes: number;
-  onProgress: (loaded: number) => void;
-}
+/** The download of one file into parts, resumable, each part verified as it arrives. */
+class FileDownload {
+  readonly #store: EntryStore;
+  readonly #file: PackageFile;
+  readonly #tracker: ProgressTracker;
+  readonly #options: DownloadOptions;
+  readonly #partBytes: number;
+  #record!: FileRecord;
+  /** The whole-file hash over parts `[0, hashedParts)`, plus the part being fed to it. */
+  #hash!: Sha256;
+  #hashedParts = 0;
+  /** The hash state before the part being fed, to go back to if that part fails. */
+  #partStart: Sha256State | null = null;
+  /** Failed sha256 checks by part. */
+  readonly #failures = new Map<number, number>();
+  /** Bytes received from the network. */
+  fetchedBytes = 0;
 
-/**
- * Downloads one file, resuming from its stored parts. A resumed file whose hash does not match
- * is downloaded once more from the start (the parts may come from an older version of it).
- */
-async function downloadFile(
-  cache: Cache,
-  file: PackageFile,
-  options: FileDownloadOptions,
-): Promise<void> {
-  for (let attempt = 0;; attempt++) {
-    const parts = await readParts(cache, file.url);
-    const blob = await fetchRest(cache, file, parts, options);
-    try {
-      await verifyFile(file.url, new Uint8Array(await blob.arrayBuffer()), file);
-    } catch (error) {
-      await deleteParts(cache, file.url);
-      if (parts.length > 0 && attempt === 0) continue;
-      throw error;
+  constructor(
+    store: EntryStore,
+    file: PackageFile,
+    tracker: ProgressTracker,
+    options: DownloadOptions,
+  ) {
+    this.#store = store;
+    this.#file = file;
+    this.#tracker = tracker;
+    this.#options = options;
+    this.#partBytes = file.parts?.bytes ?? options.partBytes ?? DEFAULT_PART_BYTES;
+    if (!(this.#partBytes > 0 && this.#partBytes % 64 === 0)) {
+      throw new EditMGTError(
+        "invalid_option",
+        `partBytes must be a positive multiple of 64, got ${this.#partBytes}`,
+      );
     }
-    await putFile(cache, file.url, blob, file.sha256);
-    await deleteParts(cache, file.url);
-    return;
   }
-}
 
-/** Fetches what `parts` lack of `file` and returns the whole file. */
-async function fetchRest(
-  cache: Cache,
-  file: PackageFile,
-  parts: readonly StoredPart[],
-  options: FileDownloadOptions,
-): Promise<Blob> {
-  let offset = parts.reduce((sum, part) => sum + part.blob.size, 0);
-  if (offset >= file.bytes) {
-    await deleteParts(cache, file.url);
-    parts = [];
-    offset = 0;
+  async run(): Promise<void> {
+    await this.#resume();
+    let restarted = false;
+    while (true) {
+      const missing = this.#record.parts.flatMap((hash, index) => hash === null ? [index] : []);
+      if (missing.length === 0) {
+        if (await this.#wholeFileHash() === this.#file.sha256) {
+          this.#record.complete = true;
+          await writeRecord(this.#store, this.#record);
+          return;
+        }
+        if (restarted) throw this.#mismatch("the whole file's sha256");
+        // Parts of another version of the file (or a server that changed it): start over, once.
+        restarted = true;
+        await this.#reset();
+        continue;
+      }
+      for (const [first, end] of runsOf(missing)) {
+        if (await this.#fetch(first, end) === "changed") {
+          if (restarted) throw this.#mismatch("its size or version on the server");
+          restarted = true;
+          await this.#reset();
+          break;
+        }
+      }
+    }
   }
-  const etag = parts.at(-1)?.etag ?? null;
-  const response = await request(file.url, offset, etag, options.signal);
-  if (response.status === 416 || (response.status === 200 && offset > 0)) {
-    // The server cannot resume (or the file changed): start over.
-    await deleteParts(cache, file.url);
+
+  /** Loads the stored record, dropping parts that went missing from the storage. */
+  async #resume(): Promise<void> {
+    const record = await readRecord(this.#store, this.#file.sha256);
+    if (record === undefined || record.bytes !== this.#file.bytes) return await this.#reset();
+    if (record.partBytes !== this.#partBytes) return await this.#reset();
+    for (const [index, hash] of record.parts.entries()) {
+      if (hash === null) continue;
+      const part = await this.#store.get(record.sha256, partEntry(index));
+      if (part?.size !== partSize(record, index)) record.parts[index] = null;
+    }
+    if (record.parts.slice(0, record.hashed.parts).includes(null)) {
+      record.hashed = { parts: 0, state: new Sha256().state()! };
+    }
+    this.#record = record;
+    this.#hash = new Sha256(record.hashed.state);
+    this.#hashedParts = record.hashed.parts;
+    this.#tracker.update(this.#file, this.#storedBytes());
+  }
+
+  async #reset(): Promise<void> {
+    await deleteFile(this.#store, this.#file.sha256);
+    const count = Math.ceil(this.#file.bytes / this.#partBytes);
+    this.#record = {
+      sha256: this.#file.sha256,
+      bytes: this.#file.bytes,
+      partBytes: this.#partBytes,
+      parts: new Array(count).fill(null),
+      hashed: { parts: 0, state: new Sha256().state()! },
+      etag: null,
+      complete: false,
+    };
+    this.#hash = new Sha256();
+    this.#hashedParts = 0;
+    this.#partStart = null;
+    this.#tracker.update(this.#file, 0);
+  }
+
+  #storedBytes(): number {
+    return this.#record.parts.reduce(
+      (sum, hash, index) => hash === null ? sum : sum + partSize(this.#record, index),
+      0,
+    );
+  }
+
+  /**
+   * Fetches parts `[first, end)` with one Range request and stores those that pass their
+   * sha256; "changed" when the file on the server is not the one the stored parts came from
+   * (another strong ETag) or not of the manifest's size (416).
+   */
+  async #fetch(first: number, end: number): Promise<"fetched" | "changed"> {
+    const { url, bytes } = this.#file;
+    const start = first * this.#partBytes;
+    const last = Math.min(end * this.#partBytes, bytes) - 1;
+    // Only Range (a CORS-safelisted header): If-Range would need a preflight that many hosts
+    // refuse, so a changed file is seen by comparing ETags instead.
+    const headers: Record<string, string> = {};
+    if (start > 0 || last < bytes - 1) {
+      headers.range = last === bytes - 1 ? `bytes=${start}-` : `bytes=${start}-${last}`;
+    }
+    const response = await request(url, headers, this.#options.signal);
     if (response.status === 416) {
       await response.body?.cancel();
-      return await fetchRest(cache, file, [], options);
+      return "changed";
     }
-    parts = [];
-    offset = 0;
+    const header = response.headers.get("etag");
+    const etag = header !== null && !header.startsWith("W/") ? header : null;
+    if (this.#storedBytes() > 0 && this.#record.etag !== null && etag !== null) {
+      if (etag !== this.#record.etag) {
+        await response.body?.cancel();
+        return "changed";
+      }
+    }
+    if (this.#storedBytes() === 0) this.#record.etag = etag;
+    const offset = response.status === 206 ? start : 0;
+    if (response.status === 206) checkContentRange(url, response, start);
+    const expectedEnd = response.status === 206 ? last + 1 : bytes;
+    await this.#receive(response.body!, offset, expectedEnd);
+    return "fetched";
   }
-  if (response.status === 206) checkContentRange(file, response, offset);
-  const receiver = new PartReceiver(cache, file, parts, offset, response.headers.get("etag"));
-  options.onProgress(offset);
-  await receiver.read(response.body!, options);
-  return receiver.whole();
+
+  /**
+   * Reads a body that holds bytes `[offset, end)` of the file, storing every wanted part in it;
+   * a body that ends before `end` is a broken download.
+   */
+  async #receive(body: ReadableStream<Uint8Array>, offset: number, end: number): Promise<void> {
+    const { signal } = this.#options;
+    const reader = body.getReader();
+    let position = offset;
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const stored = this.#storedBytes();
+    try {
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) {
+          if (position < end) throw new Error(`the body ended at byte ${position} of ${end}`);
+          break;
+        }
+        this.fetchedBytes += value.byteLength;
+        if (position + value.byteLength > this.#file.bytes) {
+          throw this.#mismatch(`its size (more than ${this.#file.bytes} bytes)`);
+        }
+        let chunk = value;
+        while (chunk.byteLength > 0) {
+          const index = Math.floor(position / this.#partBytes);
+          const partEnd = index * this.#partBytes + partSize(this.#record, index);
+          const take = Math.min(partEnd - position, chunk.byteLength);
+          const wanted = this.#record.parts[index] === null;
+          if (wanted) {
+            const piece = chunk.subarray(0, take);
+            pending.push(piece);
+            pendingBytes += take;
+            // The next part of the whole-file hash is hashed as it arrives, spreading the work.
+            if (index === this.#hashedParts) {
+              this.#partStart ??= this.#hash.state();
+              this.#hash.update(piece);
+            }
+          }
+          position += take;
+          chunk = chunk.subarray(take);
+          if (position === partEnd && wanted) {
+            await this.#storePart(index, concat(pending, pendingBytes));
+            pending = [];
+            pendingBytes = 0;
+          }
+        }
+        this.#tracker.update(this.#file, this.#storedBytes() + pendingBytes);
+      }
+    } catch (cause) {
+      await reader.cancel().catch(() => {});
+      this.#rewindHash();
+      if (cause instanceof EditMGTError) throw cause;
+      if (signal?.aborted) throw abortedError(this.#file.url, signal);
+      throw this.#brokenOff(cause, this.#storedBytes() - stored);
+    }
+  }
+
+  /** Verifies a part that arrived whole and stores it, or counts a failure (it is refetched). */
+  async #storePart(index: number, bytes: Uint8Array): Promise<void> {
+    const hash = await sha256Hex(bytes);
+    const expected = this.#file.parts?.sha256[index];
+    if (expected !== undefined && hash !== expected) {
+      this.#rewindHash();
+      const failures = (this.#failures.get(index) ?? 0) + 1;
+      this.#failures.set(index, failures);
+      if (failures > 1) throw this.#mismatch(`part ${index} (twice)`);
+      return;
+    }
+    await this.#store.put(this.#record.sha256, partEntry(index), bytes);
+    this.#record.parts[index] = hash;
+    if (this.#partStart !== null) {
+      this.#partStart = null;
+      this.#hashed();
+    }
+    await writeRecord(this.#store, this.#record);
+  }
+
+  /** Drops a part fed to the whole-file hash that will not be stored. */
+  #rewindHash(): void {
+    if (this.#partStart === null) return;
+    this.#hash = new Sha256(this.#partStart);
+    this.#partStart = null;
+  }
+
+  /** Notes that the next part went into the whole-file hash, saving the state in the record. */
+  #hashed(): void {
+    this.#hashedParts++;
+    // A state exists between 64-byte blocks; only the file's last part may end elsewhere.
+    const state = this.#hash.state();
+    if (state !== null) this.#record.hashed = { parts: this.#hashedParts, state };
+  }
+
+  /** The whole file's sha256, reading back only the parts the incremental hash has not seen. */
+  async #wholeFileHash(): Promise<string> {
+    const { sha256, parts } = this.#record;
+    for (let index = this.#hashedParts; index < parts.length; index++) {
+      const part = await this.#store.get(sha256, partEntry(index));
+      this.#hash.update(new Uint8Array(await part!.arrayBuffer()));
+      this.#hashed();
+    }
+    return this.#hash.hex();
+  }
+
+  #mismatch(what: string): EditMGTError {
+    const { url, sha256, bytes } = this.#file;
+    return new EditMGTError(
+      "hash_mismatch",
+      `${url.href} does not match the manifest in ${what}; the file on the server is corrupt or from another model version`,
+      { details: { url: url.href, expected: sha256, expectedBytes: bytes } },
+    );
+  }
+
+  #brokenOff(cause: unknown, storedNow: number): EditMGTError {
+    const { url } = this.#file;
+    return new EditMGTError(
+      "download_failed",
+      `the download of ${url.href} broke off (${cause}); ${storedNow} more bytes are stored, retry to resume`,
+      { cause, details: { url: url.href, stored: this.#storedBytes() } },
+    );
+  }
 }
 
-/** Issues the GET (with Range and If-Range when resuming) and refuses unusable answers. */
+/** Consecutive runs of part indices, as `[first, end)` pairs. */
+function runsOf(indices: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const index of indices) {
+    const last = runs.at(-1);
+    if (last !== undefined && last[1] === index) last[1]++;
+    else runs.push([index, index + 1]);
+  }
+  return runs;
+}
+
+function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** Issues the GET and refuses unusable answers (errors, HTML pages). */
 async function request(
   url: URL,
-  offset: number,
-  etag: string | null,
+  headers: Record<string, string>,
   signal: AbortSignal | undefined,
 ): Promise<Response> {
-  const headers: Record<string, string> = {};
-  if (offset > 0) {
-    headers.range = `bytes=${offset}-`;
-    if (etag !== null && !etag.startsWith("W/")) headers["if-range"] = etag;
-  }
   let response: Response;
   try {
     // The SDK is the cache: keep the browser's HTTP cache out of it.
@@ -146,7 +576,7 @@ async function request(
       "download_failed",
       `could not download ${url.href}: ${
         cause instanceof Error ? cause.message : cause
-      }; check the connection and retry`,
+      }; check the connection (and, for a file on another host, that it allows CORS) and retry`,
       { cause, details: { url: url.href } },
     );
   }
@@ -179,102 +609,22 @@ async function request(
   return response;
 }
 
-/** Refuses a 206 whose range does not start where the stored parts end. */
-function checkContentRange(file: PackageFile, response: Response, offset: number): void {
-  const range = response.headers.get("content-range") ?? "";
+/**
+ * Refuses a 206 whose range does not start where it was asked to. A cross-origin host that does
+ * not expose `Content-Range` is trusted to answer the one range asked for (the sha256 checks
+ * catch it otherwise).
+ */
+function checkContentRange(url: URL, response: Response, offset: number): void {
+  const range = response.headers.get("content-range");
+  if (range === null) return;
   const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(range.trim());
   if (match === null || Number(match[1]) !== offset) {
     response.body?.cancel();
     throw new EditMGTError(
       "download_failed",
-      `resuming ${file.url.href} at byte ${offset} got Content-Range "${range}"; retry`,
-      { details: { url: file.url.href, offset, contentRange: range } },
+      `resuming ${url.href} at byte ${offset} got Content-Range "${range}"; retry`,
+      { details: { url: url.href, offset, contentRange: range } },
     );
-  }
-}
-
-/**
- * Collects a response body after the stored parts, storing a new part every `checkpointBytes`
- * and when the body stops early (abort, network error), so nothing received is lost.
- */
-class PartReceiver {
-  readonly #cache: Cache;
-  readonly #file: PackageFile;
-  readonly #parts: Blob[];
-  readonly #etag: string | null;
-  #stored: number;
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
-
-  constructor(
-    cache: Cache,
-    file: PackageFile,
-    parts: readonly StoredPart[],
-    offset: number,
-    etag: string | null,
-  ) {
-    this.#cache = cache;
-    this.#file = file;
-    this.#parts = parts.map((part) => part.blob);
-    this.#stored = offset;
-    this.#etag = etag;
-  }
-
-  async read(body: ReadableStream<Uint8Array>, options: FileDownloadOptions): Promise<void> {
-    const reader = body.getReader();
-    try {
-      while (true) {
-        const { done, value } = await reader.read();
-        if (done) {
-          const received = this.#stored + this.#pendingBytes;
-          if (received < this.#file.bytes) throw new Error(`the body ended at byte ${received}`);
-          break;
-        }
-        this.#pending.push(value);
-        this.#pendingBytes += value.byteLength;
-        const received = this.#stored + this.#pendingBytes;
-        if (received > this.#file.bytes) {
-          throw new EditMGTError(
-            "hash_mismatch",
-            `${this.#file.url.href} is larger than the ${this.#file.bytes} bytes the manifest says; the file on the server is from another model version`,
-            { details: { url: this.#file.url.href, expectedBytes: this.#file.bytes } },
-          );
-        }
-        options.onProgress(received);
-        if (this.#pendingBytes >= options.checkpointBytes) await this.#storePending();
-      }
-    } catch (cause) {
-      await reader.cancel().catch(() => {});
-      if (cause instanceof EditMGTError) {
-        await deleteParts(this.#cache, this.#file.url);
-        throw cause;
-      }
-      await this.#storePending().catch(() => {});
-      if (options.signal?.aborted) throw abortedError(this.#file.url, options.signal);
-      throw new EditMGTError(
-        "download_failed",
-        `the download of ${this.#file.url.href} broke off after ${this.#stored} bytes: ${cause}; retry to resume it`,
-        { cause, details: { url: this.#file.url.href, loaded: this.#stored } },
-      );
-    }
-  }
-
-  whole(): Blob {
-    return new Blob([...this.#parts, ...(this.#pending as Uint8Array<ArrayBuffer>[])]);
-  }
-
-  async #storePending(): Promise<void> {
-    if (this.#pendingBytes === 0) return;
-    const blob = new Blob(this.#pending as Uint8Array<ArrayBuffer>[]);
-    await putPart(this.#cache, this.#file.url, this.#parts.length, {
-      offset: this.#stored,
-      blob,
-      etag: this.#etag,
-    });
-    this.#parts.push(blob);
-    this.#stored += blob.size;
-    this.#pending = [];
-    this.#pendingBytes = 0;
   }
 }
 

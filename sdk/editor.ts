@@ -1,6 +1,7 @@
 /**
  * `createEditor`: the one factory a page calls. It opens the model's manifest, probes the
- * browser, picks the device, downloads the model into Cache Storage and starts the engine in a
+ * browser, picks the device, downloads the model into the browser's storage (OPFS or Cache
+ * Storage; resumable, verified part by part) and starts the engine in a
  * Web Worker, or talks to the remote edit API, behind one {@linkcode Editor} interface.
  *
  * @module
@@ -10,6 +11,7 @@ import { createEngine, type Engine } from "../src/engine/engine.ts";
 import { EditMGTError, isEditMGTError } from "../src/errors/mod.ts";
 import type { BinaryMask } from "../src/image/types.ts";
 import type { ModelPackage } from "../src/model/package.ts";
+import type { MemoryRequest } from "../src/model/memory.ts";
 import { describeDtypes, type DtypeRequest, dtypesOf } from "../src/model/variants.ts";
 import type {
   EditInput,
@@ -28,14 +30,14 @@ import {
   chooseDevice,
   type DeviceChoice,
   type EditorDevice,
+  fitVariants,
   modelNeeds,
   probe,
   type ProbeReport,
-  suggestVariants,
 } from "./probe.ts";
 import { createRemoteEditor, type RemoteOptions } from "./remote.ts";
 import { type EditorProgress, type EditorResult, editorResult, toImageData } from "./result.ts";
-import { DEFAULT_CACHE_NAME, deleteFile, hasCacheStorage, QUOTA_EXCEEDED } from "./store.ts";
+import { DEFAULT_CACHE_NAME, deleteFile, type EntryStore, openStore } from "./store.ts";
 
 /** Options for {@linkcode createEditor}. */
 export interface EditorOptions {
@@ -49,13 +51,18 @@ export interface EditorOptions {
   /** Run the model in a Web Worker (default true); false runs it on the page's thread. */
   worker?: boolean;
   /**
-   * Keep model files in Cache Storage (default true, cache "editmgt-models"); a string names
-   * the cache; false downloads them on every load.
+   * Keep model files in the browser's storage (default true, named "editmgt-models"): the
+   * Origin Private File System where there is one, else Cache Storage. Downloads are verified
+   * part by part and resume after an interruption or a reload. A string names the store; false
+   * downloads the files into memory on every load.
    */
   cache?: boolean | string;
   /** Cancels creating the editor (downloads included); it rejects with an `aborted` error. */
   signal?: AbortSignal;
-  /** Download progress (one byte total for the model) and then `ready`. */
+  /**
+   * Loading progress: per file `initiate`, `download` (bytes of the file and of the whole load,
+   * whose total is known from the manifest before the first byte) and `done`, then `ready`.
+   */
   onProgress?: (event: EditorProgress) => void;
   /** WASM threads (default: up to 4 when the page is cross-origin isolated, else 1). */
   threads?: number;
@@ -68,6 +75,13 @@ export interface EditorOptions {
    * by the remote device (the server chooses).
    */
   dtype?: DtypeRequest;
+  /**
+   * How long the model's sessions live (see `EditPipelineLoadOptions.memory`): `"keep"` loads
+   * every graph once, `"release"` loads each for its phase and releases it after (peak memory is
+   * the largest graph), `"auto"` (the default) releases for models over 2 GiB. The device check
+   * before download counts the memory this way. Not used by the remote device.
+   */
+  memory?: MemoryRequest;
   /** Where the remote device sends edits. */
   remote?: RemoteOptions;
 }
@@ -150,48 +164,36 @@ export async function createEditor(options: EditorOptions): Promise<Editor> {
   const { signal } = options;
   throwIfAborted(signal);
   const cacheName = typeof options.cache === "string" ? options.cache : DEFAULT_CACHE_NAME;
-  const store = options.cache !== false && hasCacheStorage()
-    ? { cache: await caches.open(cacheName), name: cacheName }
-    : null;
-  const model = await openManifest(options.manifest, { cache: store?.cache ?? null, signal });
+  const store = options.cache === false ? null : await openStore(cacheName);
+  const model = await openManifest(options.manifest, { store, signal });
   const report = await probe();
   const requested = options.device ?? "auto";
   const choice: DeviceChoice = requested === "auto"
     ? chooseDevice(report, modelNeeds(model.manifest, options.dtype))
     : { device: requested, reason: `asked for ${requested}` };
-  const context = { model, report, choice, cache: modelCache(cacheName), options };
+  const context = { model, report, choice, cache: modelCache(cacheName, store?.kind), options };
   if (choice.device === "remote") return createRemoteEditor(context);
   return await createLocalEditor(context, store, requested === "auto");
 }
 
-/** The Cache Storage cache that holds the model files, and its name. */
-interface ModelStore {
-  cache: Cache;
-  name: string;
-}
-
 async function createLocalEditor(
   context: EditorContext,
-  store: ModelStore | null,
+  store: EntryStore | null,
   fallBack: boolean,
 ): Promise<Editor> {
   const { model, options, report } = context;
   let { device, reason } = context.choice as { device: "webgpu" | "wasm"; reason: string };
   let dtypes: Record<string, ComponentDtype> = {};
-  /** Loads on `device`; a full store is dropped and the model read from the network instead. */
+  /** Loads on `device` with the weights suggested for it. */
   const load = async (): Promise<Engine> => {
-    const variants = suggestVariants(report, model.manifest, { device, dtype: options.dtype });
-    dtypes = dtypesOf(variants);
-    try {
-      return await loadEngine(model, device, dtypes, store, options);
-    } catch (error) {
-      const full = isEditMGTError(error, "download_failed") &&
-        error.details?.reason === QUOTA_EXCEEDED;
-      if (store === null || !full) throw error;
-      store = null;
-      reason = `${reason}; the model is not stored (browser storage is full)`;
-      return await loadEngine(model, device, dtypes, store, options);
-    }
+    const plan = fitVariants(report, model.manifest, {
+      device,
+      dtype: options.dtype,
+      memory: options.memory,
+    });
+    if (plan.note) reason = `${reason}; ${plan.note}`;
+    dtypes = dtypesOf(plan.variants);
+    return await loadEngine(model, device, dtypes, store, options);
   };
   let engine: Engine;
   try {
@@ -257,12 +259,13 @@ async function loadEngine(
   model: ModelPackage,
   device: "webgpu" | "wasm",
   dtypes: Record<string, ComponentDtype>,
-  store: ModelStore | null,
+  store: EntryStore | null,
   options: EditorOptions,
 ): Promise<Engine> {
+  const files = model.filesFor(dtypes);
   for (let attempt = 0;; attempt++) {
     if (store !== null) {
-      await downloadModelFiles(store.cache, model.filesFor(dtypes), {
+      await downloadModelFiles(store, files, {
         signal: options.signal,
         onProgress: options.onProgress,
       });
@@ -271,8 +274,9 @@ async function loadEngine(
       return await startEngine(model, device, dtypes, store, options);
     } catch (error) {
       const url = isEditMGTError(error, "hash_mismatch") ? error.details?.url : undefined;
-      if (store === null || attempt > 0 || typeof url !== "string") throw error;
-      await deleteFile(store.cache, new URL(url));
+      const corrupt = files.find((file) => file.url.href === url);
+      if (store === null || attempt > 0 || corrupt === undefined) throw error;
+      await deleteFile(store, corrupt.sha256);
     }
   }
 }
@@ -282,7 +286,7 @@ async function startEngine(
   model: ModelPackage,
   device: "webgpu" | "wasm",
   dtypes: Record<string, ComponentDtype>,
-  store: ModelStore | null,
+  store: EntryStore | null,
   options: EditorOptions,
 ): Promise<Engine> {
   // With a store the SDK has reported the download; the engine's own reads come from the cache.
@@ -291,11 +295,12 @@ async function startEngine(
   };
   const backend = options.threads === undefined ? undefined : { threads: options.threads };
   const engine = options.worker === false
-    ? await inThreadEngine(model, device, dtypes, store, onProgress, options.signal)
+    ? await inThreadEngine(model, device, dtypes, store, onProgress, options)
     : createEngine({
       manifest: model.manifestUrl,
       device,
       dtype: dtypes,
+      memory: options.memory,
       workerUrl: workerUrl(store),
       backend,
       onProgress,
@@ -321,15 +326,16 @@ async function inThreadEngine(
   model: ModelPackage,
   device: "webgpu" | "wasm",
   dtypes: Record<string, ComponentDtype>,
-  store: ModelStore | null,
+  store: EntryStore | null,
   onProgress: (event: EditProgress) => void,
-  signal: AbortSignal | undefined,
+  { signal, memory }: EditorOptions,
 ): Promise<Engine> {
   const { EditPipeline } = await import("../src/pipeline/pipeline.ts");
   const pipeline = await EditPipeline.load(model.manifestUrl, {
     device,
     dtype: dtypes,
-    source: store === null ? undefined : cachedSource(store.name),
+    memory,
+    source: store === null ? undefined : cachedSource(store.name, store.kind),
     onProgress,
     signal,
   });
@@ -343,12 +349,15 @@ async function inThreadEngine(
 
 /**
  * The worker module beside this one: `worker.ts` in the sources, `worker.js` in the bundle
- * (both sit next to the module that holds this code), told which cache to read by its URL.
+ * (both sit next to the module that holds this code), told which store to read by its URL.
  */
-function workerUrl(store: ModelStore | null): URL {
+function workerUrl(store: EntryStore | null): URL {
   const here = import.meta.url;
   const url = new URL(here.endsWith(".ts") ? "./worker.ts" : "./worker.js", here);
-  if (store !== null) url.searchParams.set("cache", store.name);
+  if (store !== null) {
+    url.searchParams.set("cache", store.name);
+    url.searchParams.set("storage", store.kind);
+  }
   return url;
 }
 

@@ -1,8 +1,9 @@
 /**
  * The browser SDK of EditMGT for the web: `createEditor` loads a model (WebGPU, WASM or the
- * remote edit API, picked by probing the browser), keeps its files in Cache Storage (sha256
- * verified, resumable downloads) and edits images in a Web Worker, so the page stays
- * responsive. Served bundled at `/sdk/mod.js` by the edge server.
+ * remote edit API, picked by probing the browser), keeps its files in the Origin Private File
+ * System or Cache Storage (multi-gigabyte files streamed in parts, sha256 verified part by part,
+ * resumable with Range after a reload, quota checked first; files may be hosted anywhere) and
+ * edits images in a Web Worker, so the page stays responsive. Served bundled at `/sdk/mod.js` by the edge server.
  *
  * @example
  * ```ts
@@ -27,19 +28,25 @@ export {
   type EditorOptions,
   type EditorRequest,
 } from "./editor.ts";
-export { type ModelCache, modelCache } from "./cache.ts";
+export { type ModelCache, modelCache, type ModelDownloadOptions } from "./cache.ts";
 export { type ImageFileInfo, type ImageInput, inspectImage } from "./image_input.ts";
 export {
   chooseDevice,
   deviceCapabilities,
   type DeviceChoice,
   type EditorDevice,
+  type FitOptions,
+  type FitProblem,
+  fitVariants,
+  memoryProblems,
   type ModelNeeds,
   modelNeeds,
   probe,
   type ProbeReport,
   type StorageReport,
   suggestVariants,
+  type VariantPlan,
+  WASM32_MEMORY_BYTES,
   type WasmReport,
   type WebGpuReport,
 } from "./probe.ts";
@@ -54,7 +61,15 @@ export {
 export { readServerEvents, type ServerEvent } from "./sse.ts";
 export { cachedSource } from "./source.ts";
 export type { CanvasLike, ImageElementLike, VideoElementLike } from "./dom.ts";
-export { DEFAULT_CACHE_NAME } from "./store.ts";
+export { DEFAULT_CACHE_NAME, type StorageKind } from "./store.ts";
+export {
+  DEFAULT_PART_BYTES,
+  type DownloadReport,
+  type FileDoneProgress,
+  type InitiateProgress,
+  type ModelDownloadEvent,
+  type ModelDownloadProgress,
+} from "./download.ts";
 export {
   EditMGTError,
   ERROR_STATUS,
@@ -82,6 +97,7 @@ export {
   type ManifestDefaults,
   type ManifestDevice,
   type ManifestFile,
+  type ManifestFileParts,
   type ManifestGrid,
   type ManifestVariant,
 } from "../src/schema/manifest.ts";

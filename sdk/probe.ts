@@ -1,16 +1,32 @@
 /**
  * What this browser can run, found out before any model byte is downloaded: the WebGPU adapter
- * (with `shader-f16` and buffer limits), WebAssembly SIMD and threads, cross-origin isolation,
- * Cache Storage and the storage quota. {@linkcode chooseDevice} turns a report into a device and
- * says why.
+ * (with `shader-f16` and buffer limits), WebAssembly SIMD, threads and heap size, the device's
+ * memory, cross-origin isolation, Cache Storage and the storage quota. {@linkcode chooseDevice}
+ * turns a report into a device and says why; {@linkcode fitVariants} checks that the chosen
+ * weights fit the device (largest tensor, WASM heap, device memory) and picks smaller ones, or
+ * refuses, before anything is downloaded.
  *
  * @module
  */
 
 import { EditMGTError } from "../src/errors/mod.ts";
 import type { BackendCapabilities } from "../src/model/backend.ts";
-import { chooseVariants, type DtypeRequest, type VariantChoice } from "../src/model/variants.ts";
-import type { Manifest } from "../src/schema/manifest.ts";
+import {
+  chooseSessionPolicy,
+  formatBytes,
+  type MemoryRequest,
+  residentBytes,
+  sessionBytes,
+  type SessionPolicy,
+} from "../src/model/memory.ts";
+import {
+  chooseVariant,
+  chooseVariants,
+  type DtypeRequest,
+  offeredDtypes,
+  type VariantChoice,
+} from "../src/model/variants.ts";
+import type { ComponentDtype, Manifest } from "../src/schema/manifest.ts";
 import { storageEstimate } from "./dom.ts";
 
 /** What {@linkcode probe} found about WebGPU. */
@@ -37,6 +53,8 @@ export interface WasmReport {
   threads: boolean;
   /** Logical processors the browser reports. */
   cores: number;
+  /** Bytes one WebAssembly heap can address: 4 GiB for wasm32, which onnxruntime-web uses. */
+  maxMemoryBytes: number;
 }
 
 /** What {@linkcode probe} found about storage. */
@@ -57,6 +75,11 @@ export interface ProbeReport {
   wasm: WasmReport;
   /** Whether the page is cross-origin isolated (`crossOriginIsolated`). */
   crossOriginIsolated: boolean;
+  /**
+   * The device's memory in GiB as `navigator.deviceMemory` reports it (rounded down to a power
+   * of two and capped, at 8 in Chrome), where the browser has it.
+   */
+  deviceMemory?: number;
   /** Storage. */
   storage: StorageReport;
 }
@@ -76,7 +99,15 @@ export async function probe(): Promise<ProbeReport> {
   const crossOriginIsolated = (globalThis as { crossOriginIsolated?: boolean })
     .crossOriginIsolated === true;
   const [webgpu, storage] = await Promise.all([probeWebGpu(), probeStorage()]);
-  return { webgpu, wasm: probeWasm(crossOriginIsolated), crossOriginIsolated, storage };
+  const deviceMemory = (globalThis.navigator as { deviceMemory?: number } | undefined)
+    ?.deviceMemory;
+  return {
+    webgpu,
+    wasm: probeWasm(crossOriginIsolated),
+    crossOriginIsolated,
+    ...(typeof deviceMemory === "number" && deviceMemory > 0 ? { deviceMemory } : {}),
+    storage,
+  };
 }
 
 async function probeWebGpu(): Promise<WebGpuReport> {
@@ -152,7 +183,7 @@ function probeWasm(crossOriginIsolated: boolean): WasmReport {
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
   const available = typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
   const threads = available && crossOriginIsolated && typeof SharedArrayBuffer === "function";
-  return { available, threads, cores };
+  return { available, threads, cores, maxMemoryBytes: WASM32_MEMORY_BYTES };
 }
 
 async function probeStorage(): Promise<StorageReport> {
@@ -271,4 +302,274 @@ export function chooseDevice(report: ProbeReport, needs: ModelNeeds): DeviceChoi
     device: "remote",
     reason: `${gpuProblem} and WebAssembly SIMD is missing; using the remote edit API`,
   };
+}
+
+/** Bytes one wasm32 heap can address (4 GiB): every onnxruntime-web session lives in one. */
+export const WASM32_MEMORY_BYTES: number = 4 * 1024 ** 3;
+
+/** The most `navigator.deviceMemory` reports (Chrome): a device that reports it may have more. */
+const DEVICE_MEMORY_CAP = 8;
+
+/** Something the device cannot hold, and which graph component it is about (null: the model). */
+export interface FitProblem {
+  /** The component whose weights do not fit, or null when the model as a whole does not. */
+  component: string | null;
+  /** What is missing, in words. */
+  message: string;
+}
+
+/**
+ * What of `choices` a local `device` cannot hold, as the report says, with sessions living by
+ * `policy`:
+ *
+ * - WebGPU: each graph's largest tensor (`maxTensorBytes`, where the manifest has it) must fit
+ *   in one buffer (`maxBufferSize`) bound as storage (`maxStorageBufferBindingSize`), and each
+ *   graph's files in the WASM heap that onnxruntime-web reads a graph into;
+ * - WASM: the sessions alive at once (every graph under `"keep"`, the largest under
+ *   `"release"`; `peakBytes` where measured, else file bytes) must fit in one 4 GiB heap;
+ * - both: the sessions alive at once must fit in `navigator.deviceMemory`, where the browser
+ *   reports it below its cap.
+ *
+ * @example
+ * ```ts
+ * import { chooseVariants, parseManifest } from "@editmgt/editmgt/model";
+ * import { memoryProblems, probe } from "@editmgt/editmgt/sdk";
+ *
+ * const manifest = parseManifest(await (await fetch("/models/editmgt-tiny/manifest.json")).json());
+ * const choices = chooseVariants(manifest, { device: "wasm", capabilities: { fp16: true } });
+ * console.log(memoryProblems(await probe(), "wasm", choices, "keep")); // [] when it fits
+ * ```
+ */
+export function memoryProblems(
+  report: ProbeReport,
+  device: "webgpu" | "wasm",
+  choices: readonly VariantChoice[],
+  policy: SessionPolicy,
+): FitProblem[] {
+  const problems: FitProblem[] = [];
+  const heap = report.wasm.maxMemoryBytes;
+  const label = (choice: VariantChoice) => `the ${choice.component} (${choice.dtype})`;
+  if (device === "webgpu") {
+    const limits = report.webgpu.limits;
+    for (const choice of choices) {
+      if (limits !== undefined && choice.maxTensorBytes !== undefined) {
+        const [limit, name] = limits.maxStorageBufferBindingSize <= limits.maxBufferSize
+          ? [limits.maxStorageBufferBindingSize, "maxStorageBufferBindingSize"]
+          : [limits.maxBufferSize, "maxBufferSize"];
+        if (choice.maxTensorBytes > limit) {
+          problems.push({
+            component: choice.component,
+            message: `${label(choice)} has a ${
+              formatBytes(choice.maxTensorBytes)
+            } tensor; this WebGPU adapter binds at most ${
+              formatBytes(limit)
+            } in one buffer (${name})`,
+          });
+        }
+      }
+      const fileBytes = choice.files.reduce((sum, file) => sum + file.bytes, 0);
+      if (fileBytes > heap) {
+        problems.push({
+          component: choice.component,
+          message: `${label(choice)} is ${
+            formatBytes(fileBytes)
+          } of files; onnxruntime-web reads a graph into its WASM heap, which can address ${
+            formatBytes(heap)
+          }`,
+        });
+      }
+    }
+  } else if (residentBytes(choices, policy) > heap) {
+    if (policy === "release") {
+      const largest = choices.reduce((a, b) => (sessionBytes(b) > sessionBytes(a) ? b : a));
+      problems.push({
+        component: largest.component,
+        message: `${label(largest)} needs ${
+          formatBytes(sessionBytes(largest))
+        } in one WASM heap; WASM can address ${formatBytes(heap)}`,
+      });
+    } else {
+      problems.push({
+        component: null,
+        message: `the model's graphs, all kept loaded (memory "keep"), need ${
+          formatBytes(residentBytes(choices, policy))
+        } in one WASM heap; WASM can address ${formatBytes(heap)}`,
+      });
+    }
+  }
+  const { deviceMemory } = report;
+  const resident = residentBytes(choices, policy);
+  if (
+    deviceMemory !== undefined && deviceMemory < DEVICE_MEMORY_CAP &&
+    resident > deviceMemory * 1024 ** 3
+  ) {
+    problems.push({
+      component: null,
+      message: `the model needs about ${
+        formatBytes(resident)
+      } of memory at once; this device reports ${deviceMemory} GiB (navigator.deviceMemory)`,
+    });
+  }
+  return problems;
+}
+
+/** Options of {@linkcode fitVariants}. */
+export interface FitOptions {
+  /** The local device to run on. */
+  device: "webgpu" | "wasm";
+  /** The weights asked for (see `DtypeRequest`); default `"auto"`. */
+  dtype?: DtypeRequest;
+  /** How sessions live (see `MemoryRequest`); default `"auto"`. */
+  memory?: MemoryRequest;
+}
+
+/** The weights a device will load, checked against what it can hold. */
+export interface VariantPlan {
+  /** Per graph component, the files to download and load. */
+  variants: VariantChoice[];
+  /** How the sessions will live. */
+  memory: SessionPolicy;
+  /** What did not fit and which smaller weights were taken instead; empty when all fitted. */
+  note: string;
+}
+
+/**
+ * The weights to load on `device`, checked against what the probe found (see
+ * {@linkcode memoryProblems}) before anything is downloaded. When the suggested weights do not
+ * fit, components left to `"auto"` step down to their next smaller weights (the component a
+ * problem names first, else the largest), until they fit.
+ *
+ * @throws {EditMGTError} `backend_unavailable` when nothing offered fits: the message says what
+ * is missing and what would help (another device, another dtype, `memory: "release"`); as
+ * `chooseVariants` for a `dtype` the model cannot satisfy.
+ *
+ * @example
+ * ```ts
+ * import { fitVariants, probe } from "@editmgt/editmgt/sdk";
+ *
+ * const manifest = await (await fetch("/models/editmgt/manifest.json")).json();
+ * const plan = fitVariants(await probe(), manifest, { device: "wasm" });
+ * console.log(plan.variants.map((choice) => `${choice.component} ${choice.dtype}`), plan.note);
+ * ```
+ */
+export function fitVariants(
+  report: ProbeReport,
+  manifest: Manifest,
+  options: FitOptions,
+): VariantPlan {
+  const { problems, ...plan } = planVariants(report, manifest, options);
+  if (problems.length > 0) {
+    const messages = problems.map((problem) => problem.message);
+    throw new EditMGTError(
+      "backend_unavailable",
+      `${messages.join("; ")}; ${remedies(report, manifest, options, problems, plan.memory)}`,
+      { details: { device: options.device, problems: messages } },
+    );
+  }
+  return plan;
+}
+
+/** {@linkcode fitVariants} without the refusal: the plan, and what still does not fit. */
+function planVariants(
+  report: ProbeReport,
+  manifest: Manifest,
+  options: FitOptions,
+): VariantPlan & { problems: FitProblem[] } {
+  const { device } = options;
+  const capabilities = deviceCapabilities(report, device);
+  const check = (choices: readonly VariantChoice[]) => {
+    const memory = chooseSessionPolicy(options.memory ?? "auto", choices);
+    return { memory, problems: memoryProblems(report, device, choices, memory) };
+  };
+  let variants = suggestVariants(report, manifest, options);
+  let state = check(variants);
+  const first = state.problems;
+  const steps: string[] = [];
+  while (state.problems.length > 0) {
+    const named = new Set(state.problems.map((problem) => problem.component));
+    const candidates = variants
+      .filter((choice) => choice.requested === "auto")
+      .map((choice) => ({ choice, smaller: nextSmaller(manifest, choice, device, capabilities) }))
+      .filter((candidate) => candidate.smaller !== null)
+      .sort((a, b) =>
+        Number(named.has(b.choice.component)) - Number(named.has(a.choice.component)) ||
+        sessionBytes(b.choice) - sessionBytes(a.choice)
+      );
+    if (candidates.length === 0) break;
+    const { choice, smaller } = candidates[0];
+    variants = variants.map((candidate) => candidate === choice ? smaller! : candidate);
+    steps.push(`${choice.component} ${smaller!.dtype}`);
+    state = check(variants);
+  }
+  const note = steps.length === 0 || state.problems.length > 0
+    ? ""
+    : `${first.map((problem) => problem.message).join("; ")}: using ${steps.join(", ")}`;
+  return { variants, memory: state.memory, note, problems: state.problems };
+}
+
+/** The component's next smaller weights the device can run (by session bytes), or null. */
+function nextSmaller(
+  manifest: Manifest,
+  choice: VariantChoice,
+  device: "webgpu" | "wasm",
+  capabilities: BackendCapabilities,
+): VariantChoice | null {
+  const component = manifest.components.find((candidate) => candidate.name === choice.component)!;
+  const current = sessionBytes(choice);
+  const smaller = offeredDtypes(component)
+    .filter((dtype) => dtype !== "fp16" || capabilities.fp16)
+    .map((dtype) => chooseVariant(component, { device, capabilities, dtype }))
+    .filter((candidate) => sessionBytes(candidate) < current)
+    .sort((a, b) => sessionBytes(b) - sessionBytes(a));
+  if (smaller.length === 0) return null;
+  return {
+    ...smaller[0],
+    requested: "auto",
+    reason: `auto on ${device}: the ${
+      smaller[0].dtype
+    } weights, as the ${choice.dtype} ones do not fit`,
+  };
+}
+
+/** What would help when nothing fits: another device, smaller weights, releasing sessions. */
+function remedies(
+  report: ProbeReport,
+  manifest: Manifest,
+  options: FitOptions,
+  problems: readonly FitProblem[],
+  memory: SessionPolicy,
+): string {
+  const ways: string[] = [];
+  const other = options.device === "wasm" ? "webgpu" : "wasm";
+  const fitsOn = (fit: FitOptions) => {
+    try {
+      return planVariants(report, manifest, fit).problems.length === 0;
+    } catch {
+      return false;
+    }
+  };
+  const available = other === "webgpu" ? report.webgpu.available : report.wasm.available;
+  if (available && fitsOn({ ...options, device: other })) ways.push(`device ${other}`);
+  const smallest = new Set<ComponentDtype>();
+  for (const name of problems.map((problem) => problem.component)) {
+    const component = manifest.components.find((candidate) => candidate.name === name);
+    if (component === undefined) continue;
+    const dtypes = offeredDtypes(component);
+    const sizes = dtypes.map((dtype) =>
+      sessionBytes(
+        chooseVariant(component, { device: options.device, capabilities: { fp16: true }, dtype }),
+      )
+    );
+    const best = dtypes[sizes.indexOf(Math.min(...sizes))];
+    if (
+      options.dtype !== undefined && options.dtype !== "auto" && fitsOn({ ...options, dtype: best })
+    ) {
+      smallest.add(best);
+    }
+  }
+  ways.push(...[...smallest].map((dtype) => `dtype ${dtype}`));
+  if (memory === "keep" && fitsOn({ ...options, memory: "release" })) ways.push('memory "release"');
+  return ways.length === 0
+    ? "this device cannot run this model: use the remote device"
+    : `use ${ways.join(" or ")}`;
 }

@@ -17,6 +17,7 @@ import type {
   GridMap,
 } from "../src/pipeline/types.ts";
 import { offscreenCanvas, pixelsOf } from "./dom.ts";
+import type { FileDoneProgress, InitiateProgress, ModelDownloadProgress } from "./download.ts";
 import type { EditorDevice } from "./probe.ts";
 
 /** The result of {@linkcode Editor.edit}. */
@@ -64,9 +65,17 @@ export interface EditorStepProgress {
   preview?: ImageData;
 }
 
-/** Progress of loading a model or making an edit: one typed union. */
+/**
+ * Progress of loading a model or making an edit: one typed union. Loading a model: per file
+ * `initiate`, `download` and `done` (with `file`), then `ready`; with `cache: false` the engine
+ * reads the files itself and reports plain `download` events (overall bytes and the file).
+ * An edit: `step` events, then `done` (without `file`).
+ */
 export type EditorProgress =
+  | InitiateProgress
+  | ModelDownloadProgress
   | DownloadProgress
+  | FileDoneProgress
   | EditorReadyProgress
   | EditorStepProgress
   | DoneProgress;

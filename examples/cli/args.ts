@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import type { DeviceName } from "../../src/model/backend.ts";
+import { MEMORY_REQUESTS, type MemoryRequest } from "../../src/model/memory.ts";
 import { type DtypeRequest, parseDtypeRequest } from "../../src/model/variants.ts";
 import { type EditOptions, EditOptionsSchema } from "../../src/schema/options.ts";
 import { parseWith } from "../../src/schema/parse.ts";
@@ -31,6 +32,8 @@ export interface EditCommand {
   threads?: number;
   /** Which weights to load (`--dtype`); "auto" when absent. */
   dtype: DtypeRequest;
+  /** Keep every session or load each graph per phase (`--memory`); "auto" when absent. */
+  memory: MemoryRequest;
   /** Options of the edit. */
   options: EditOptions;
   /** Print nothing but errors and the seed. */
@@ -72,12 +75,16 @@ Options:
   --mask <file>           inpainting mask image of the input's size: white = regenerate
   --heatmap <file>        also write the localization heatmap over the input
   --no-composite          keep the raw model output (no pixel-exact paste of kept regions)
+  --fit <squash|pad>      a non-square image: squash it to the model's square (default, as
+                          upstream) or pad it, keeping its aspect ratio (padding held, cropped)
   --device <d>            node (CPU, default), wasm or webgpu
   --model <path|url>      model manifest (default models/editmgt-tiny, else the test model)
   --threads <n>           onnxruntime threads (node, wasm); 1 is fastest for small models
   --dtype <d>             weights: auto (default: the variant the model lists for the device),
                           fp32, fp16, int8 or q4 for every component that offers it, or
                           per component: transformer=q4,text_encoder=int8
+  --memory <m>            auto (default: release for models over 2 GiB), keep (every graph
+                          loaded once) or release (each graph loaded for its phase only)
   -q, --quiet             no progress bar
   -h, --help              this text
 
@@ -121,6 +128,8 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
         mask: { type: "string" },
         heatmap: { type: "string" },
         composite: { type: "boolean" },
+        fit: { type: "string" },
+        memory: { type: "string" },
         device: { type: "string" },
         model: { type: "string" },
         threads: { type: "string" },
@@ -155,6 +164,12 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
   } catch (error) {
     throw new UsageError(`--${error instanceof Error ? error.message : String(error)}`);
   }
+  const memory = (values.memory ?? "auto") as MemoryRequest;
+  if (!MEMORY_REQUESTS.includes(memory)) {
+    throw new UsageError(
+      `--memory must be one of ${MEMORY_REQUESTS.join(", ")}, got "${values.memory}"`,
+    );
+  }
   const options = parseOptions({
     steps: integer("steps", values.steps),
     guidance: number("guidance", values.guidance),
@@ -165,6 +180,7 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
     focus: values.focus,
     negativePrompt: values["negative-prompt"],
     composite: values.composite,
+    fit: values.fit,
   });
   return {
     help: false,
@@ -178,6 +194,7 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
       model: values.model,
       threads,
       dtype,
+      memory,
       options,
       quiet: values.quiet ?? false,
     },

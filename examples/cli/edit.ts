@@ -111,6 +111,7 @@ async function run(command: EditCommand): Promise<number> {
     device: command.device,
     backend: command.threads === undefined ? undefined : { threads: command.threads },
     dtype: command.dtype,
+    memory: command.memory,
     onProgress: report,
   });
   const controller = new AbortController();

@@ -10,7 +10,14 @@
  *   the variant each model lists for the device), fp32 | fp16 | int8 | q4 for every component
  *   that offers it, or per component `transformer=q4,text_encoder=int8`
  * - `API_KEYS`: comma-separated bearer keys for the edit routes (default: open)
+ * - `CORS_ORIGINS`, or the flag `--cors-origins` (which wins): comma-separated origins whose
+ *   pages may call the edit routes, or `*` (default: `*` without API keys, none with them;
+ *   `*` with API keys is refused)
+ * - `PUBLIC_URL`, or the flag `--public-url` (which wins): the base of the absolute URLs the
+ *   server returns (default: `http://127.0.0.1:PORT` when listening on loopback, else none:
+ *   paths). Never taken from the `Host` header.
  * - `MAX_JOBS`: edits queued or running at once before 429 (default 16)
+ * - `MAX_UPLOADS`: request bodies read at once before 503 busy (default 16)
  * - `RATE_LIMIT`: edit submissions per minute per client (default 60; 0 turns it off)
  *
  * Before serving, it builds the browser SDK into dist/sdk when its sources changed since the
@@ -148,18 +155,57 @@ const number = (name: string) => {
 const list = (value: string | undefined) =>
   (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
 
+/** The value of flag `--name` among `args`, else of `env`. */
+function setting(
+  args: readonly string[],
+  name: string,
+  env: string | undefined,
+): string | undefined {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { [name]: { type: "string" } },
+    strict: false,
+  });
+  const value = values[name];
+  return typeof value === "string" ? value : env;
+}
+
+/**
+ * The CORS allowlist of the edit routes: `--cors-origins` among `args`, else `env`; `"*"`, a
+ * comma-separated list, or undefined for the server's default.
+ */
+export function corsOriginsOption(
+  args: readonly string[],
+  env: string | undefined,
+): string[] | "*" | undefined {
+  const text = setting(args, "cors-origins", env)?.trim();
+  if (text === undefined || text === "") return undefined;
+  return text === "*" ? "*" : list(text);
+}
+
+/**
+ * The public base URL: `--public-url` among `args`, else `env`, else the loopback address the
+ * server listens on (none when it listens on another interface: URLs are then paths).
+ */
+export function publicUrlOption(
+  args: readonly string[],
+  env: string | undefined,
+  listen: { hostname: string; port: number },
+): string | undefined {
+  const given = setting(args, "public-url", env);
+  if (given !== undefined && given !== "") return given;
+  return ["127.0.0.1", "localhost", "::1"].includes(listen.hostname)
+    ? `http://${listen.hostname === "::1" ? "[::1]" : listen.hostname}:${listen.port}`
+    : undefined;
+}
+
 /**
  * The weights the engines load: `--dtype` among `args`, else `DTYPE`, else "auto".
  *
  * @throws {EditMGTError} `invalid_option` for a value `parseDtypeRequest` refuses.
  */
 export function dtypeOption(args: readonly string[], env: string | undefined): DtypeRequest {
-  const { values } = parseArgs({
-    args: [...args],
-    options: { dtype: { type: "string" } },
-    strict: false,
-  });
-  const text = typeof values.dtype === "string" ? values.dtype : env;
+  const text = setting(args, "dtype", env);
   return text === undefined ? "auto" : parseDtypeRequest(text);
 }
 
@@ -168,6 +214,10 @@ async function serve(): Promise<void> {
   const dtype = dtypeOption(Deno.args, Deno.env.get("DTYPE"));
   await buildSdkIfStale();
   const models = list(Deno.env.get("MODEL"));
+  const listen = {
+    port: Number(Deno.env.get("PORT") ?? 8000),
+    hostname: Deno.env.get("HOSTNAME") ?? "127.0.0.1",
+  };
   const app = createApp({
     models: models.length > 0 ? models : [await defaultModel()],
     kv: await kvLocation(),
@@ -175,14 +225,16 @@ async function serve(): Promise<void> {
     dtype,
     worker: Deno.env.get("WORKER") !== "0",
     apiKeys: list(Deno.env.get("API_KEYS")),
+    corsOrigins: corsOriginsOption(Deno.args, Deno.env.get("CORS_ORIGINS")),
+    publicUrl: publicUrlOption(Deno.args, Deno.env.get("PUBLIC_URL"), listen),
     queue: { maxJobs: number("MAX_JOBS") },
+    limits: { maxUploads: number("MAX_UPLOADS") },
     rateLimit: number("RATE_LIMIT") === 0
       ? false
       : { requests: number("RATE_LIMIT") ?? 60, windowMs: 60_000 },
   });
   const server = Deno.serve({
-    port: Number(Deno.env.get("PORT") ?? 8000),
-    hostname: Deno.env.get("HOSTNAME") ?? "127.0.0.1",
+    ...listen,
     onListen: ({ hostname, port }) =>
       console.log(
         JSON.stringify({ level: "info", msg: "listening", url: `http://${hostname}:${port}/` }),

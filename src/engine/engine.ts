@@ -10,6 +10,7 @@ import { EditMGTError } from "../errors/mod.ts";
 import type { DeviceName } from "../model/backend.ts";
 import { manifestUrl } from "../model/manifest.ts";
 import type { BackendOptions } from "../model/select.ts";
+import type { MemoryRequest } from "../model/memory.ts";
 import type { DtypeRequest } from "../model/variants.ts";
 import type {
   EditCallOptions,
@@ -38,6 +39,11 @@ export interface EngineOptions {
    * event says which weight type each component runs with.
    */
   dtype?: DtypeRequest;
+  /**
+   * Keep every session alive, or load each graph for its phase and release it after (see
+   * `EditPipelineLoadOptions.memory`); default `"auto"`: release for models over 2 GiB.
+   */
+  memory?: MemoryRequest;
   /** Progress of loading the model: `download` events, then `ready`. */
   onProgress?: (event: EditProgress) => void;
 }
@@ -105,6 +111,7 @@ function inThreadEngine(options: EngineOptions, manifest: URL): Engine {
       device: options.device,
       backendOptions: options.backend,
       dtype: options.dtype,
+      memory: options.memory,
       onProgress: options.onProgress,
     });
   })();
@@ -202,6 +209,7 @@ function workerEngine(options: EngineOptions, manifest: URL): Engine {
     device: options.device,
     backend: options.backend,
     dtype: options.dtype,
+    memory: options.memory,
   });
 
   const call = <T>(

@@ -135,6 +135,7 @@ async function loadPipeline(
     device: message.device,
     backendOptions: message.backend,
     dtype: message.dtype,
+    memory: message.memory,
     onProgress,
   });
 }

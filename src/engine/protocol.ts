@@ -11,6 +11,7 @@ import { EditMGTError, type ErrorBody } from "../errors/mod.ts";
 import type { DeviceName } from "../model/backend.ts";
 import type { EditInput, EditLocalization, EditProgress, EditResult } from "../pipeline/types.ts";
 import type { BackendOptions } from "../model/select.ts";
+import type { MemoryRequest } from "../model/memory.ts";
 import type { DtypeRequest } from "../model/variants.ts";
 import type { ComponentDtype } from "../schema/manifest.ts";
 
@@ -26,6 +27,8 @@ export interface InitMessage {
   backend?: BackendOptions;
   /** Which weights to load; default `"auto"`. */
   dtype?: DtypeRequest;
+  /** How long sessions live; default `"auto"`. */
+  memory?: MemoryRequest;
 }
 
 /** Runs an edit (`job` numbers the call). */

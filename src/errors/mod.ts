@@ -31,6 +31,10 @@ export const ERROR_STATUS = {
   model_not_found: 404,
   /** The requested resource (job, file) does not exist. */
   not_found: 404,
+  /** The route exists, but not for this HTTP method (the `Allow` header lists those it takes). */
+  method_not_allowed: 405,
+  /** The request body came too slowly, or stopped coming. */
+  request_timeout: 408,
   /** The request body or image is larger than allowed. */
   payload_too_large: 413,
   /** The image, mask or model file is in a format that is not supported. */
@@ -51,6 +55,8 @@ export const ERROR_STATUS = {
   download_failed: 502,
   /** No backend (WebGPU, WASM, native) can run the model here. */
   backend_unavailable: 503,
+  /** The server is at its limit of uploads or image work in flight; retry after `Retry-After`. */
+  busy: 503,
   /** The work took longer than its time limit. */
   timeout: 504,
 } as const satisfies Record<string, number>;

@@ -12,6 +12,7 @@
  */
 import { distanceToMask } from "./distance.ts";
 import { assertCells, checkedOption } from "./errors.ts";
+import type { Rect } from "./fit.ts";
 import { tokenMaskToPixelMask } from "./mask.ts";
 import { resizeImage } from "./resize.ts";
 import type { BinaryMask, RgbaImage } from "./types.ts";
@@ -20,6 +21,12 @@ import type { BinaryMask, RgbaImage } from "./types.ts";
 export interface CompositeOptions {
   /** Width in pixels of the blend into the edited region. Default 4; 0 gives a hard seam. */
   featherPixels?: number;
+  /**
+   * The rectangle of the keep mask's grid (in cells) that the original image covers; default the
+   * whole grid. An image padded into the model's frame covers only its content (see
+   * `frameRegion`); `edited` is then the decode cropped to that content.
+   */
+  region?: Rect;
 }
 
 /**
@@ -49,7 +56,7 @@ export function compositePreserved(
   const editedFull = edited.width === size.width && edited.height === size.height
     ? edited
     : resizeImage(edited, size);
-  const kept = tokenMaskToPixelMask(keep, size);
+  const kept = tokenMaskToPixelMask(keep, size, options.region);
   const distance = distanceToMask(kept).data;
   const data = new Uint8ClampedArray(original.data);
   for (let p = 0; p < kept.data.length; p++) {

@@ -9,12 +9,14 @@
  *   set when the set share of its cell is above `minCoverage`. The default 0 sets a token when
  *   any of its area is set, so every marked pixel ends up inside a set token; 0.5 is a majority
  *   vote.
- * - Token mask to pixel mask: each pixel takes the token under its centre.
+ * - Token mask to pixel mask: each pixel takes the token under its centre; with a `region`, the
+ *   pixels cover only that rectangle of the grid (an image padded into the model's frame).
  *
  * @module
  */
 import { assertCells, checkedOption, sizeMismatch } from "./errors.ts";
 import { resampleMap } from "./resize.ts";
+import type { Rect } from "./fit.ts";
 import type { BinaryMask, RgbaImage, Size } from "./types.ts";
 
 /** Options for {@linkcode pixelMaskToTokenMask}. */
@@ -100,7 +102,8 @@ export function userMaskToTokenMask(
 }
 
 /**
- * Token mask to a pixel mask of any size: each pixel takes the token under its centre.
+ * Token mask to a pixel mask of any size: each pixel takes the token under its centre. The
+ * pixels span the whole grid, or only `region` (in cells, fractional allowed) when given.
  *
  * @example
  * ```ts
@@ -109,10 +112,14 @@ export function userMaskToTokenMask(
  * console.log(tokenMaskToPixelMask(tokens, { width: 4, height: 1 }).data); // [1, 1, 0, 0]
  * ```
  */
-export function tokenMaskToPixelMask(mask: BinaryMask, size: Size): BinaryMask {
+export function tokenMaskToPixelMask(
+  mask: BinaryMask,
+  size: Size,
+  region: Rect = { x: 0, y: 0, width: mask.width, height: mask.height },
+): BinaryMask {
   assertCells("the token mask", mask);
-  const columns = cellIndices(size.width, mask.width);
-  const rows = cellIndices(size.height, mask.height);
+  const columns = cellIndices(size.width, mask.width, region.x, region.width);
+  const rows = cellIndices(size.height, mask.height, region.y, region.height);
   const data = new Uint8Array(size.width * size.height);
   for (let y = 0; y < size.height; y++) {
     const tokenRow = rows[y] * mask.width;
@@ -123,11 +130,15 @@ export function tokenMaskToPixelMask(mask: BinaryMask, size: Size): BinaryMask {
   return { width: size.width, height: size.height, data };
 }
 
-/** For each of `pixels` positions, the index of the cell (of `cells`) under its centre. */
-function cellIndices(pixels: number, cells: number): Int32Array {
+/**
+ * For each of `pixels` positions spread over cells [start, start + span) of `cells`, the index
+ * of the cell under its centre.
+ */
+function cellIndices(pixels: number, cells: number, start: number, span: number): Int32Array {
   const indices = new Int32Array(pixels);
   for (let p = 0; p < pixels; p++) {
-    indices[p] = Math.min(cells - 1, Math.floor((p + 0.5) * cells / pixels));
+    const cell = Math.floor(start + (p + 0.5) * span / pixels);
+    indices[p] = Math.min(cells - 1, Math.max(0, cell));
   }
   return indices;
 }

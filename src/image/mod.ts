@@ -37,5 +37,6 @@ export * from "./tensor.ts";
 export * from "./mask.ts";
 export * from "./distance.ts";
 export * from "./composite.ts";
+export * from "./fit.ts";
 export * from "./colormap.ts";
 export * from "./heatmap.ts";

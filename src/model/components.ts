@@ -13,6 +13,7 @@ import type { ComponentDtype, Manifest, ManifestComponent } from "../schema/mani
 import type { Backend, DeviceName, GraphBytes, ModelSession, NamedTensors } from "./backend.ts";
 import type { ModelPackage, VerifiedFile } from "./package.ts";
 import { float32Scalar, float32Tensor, int64Tensor, readFloat32, readTokenIds } from "./tensors.ts";
+import { chooseSessionPolicy, type MemoryRequest, type SessionPolicy } from "./memory.ts";
 import { chooseVariants, type DtypeRequest, dtypesOf, type VariantChoice } from "./variants.ts";
 
 /** Text features of one prompt: `context` is `[T, D]` row-major, `pooled` is `[P]`. */
@@ -37,7 +38,15 @@ export interface GuidanceText {
   instruction: TextFeatures;
 }
 
-/** A loaded model: one session per graph, on one backend. */
+/** Graph components whose sessions a phase can hold together (see `withSessions`). */
+export type GraphKind = Exclude<ManifestComponent["kind"], "tokenizer">;
+
+/**
+ * A loaded model: one session per graph, on one backend, kept alive for the model's lifetime or
+ * made per phase (see {@linkcode SessionPolicy}). Every call makes the sessions it needs when
+ * they are not alive; under `"release"` they are released when the call (or the enclosing
+ * {@linkcode ModelComponents.withSessions}) ends.
+ */
 export interface ModelComponents extends AsyncDisposable {
   /** The model's manifest. */
   readonly manifest: Manifest;
@@ -47,15 +56,28 @@ export interface ModelComponents extends AsyncDisposable {
   readonly dtypes: Readonly<Record<string, ComponentDtype>>;
   /** The files each graph component was loaded from, and why (see `chooseVariants`). */
   readonly variants: readonly VariantChoice[];
+  /** Whether sessions live for the model's lifetime or for one phase. */
+  readonly memory: SessionPolicy;
   /** Encodes one prompt; ids longer than the model's text length reject with `invalid_input`. */
   encodeText(ids: TextTokenIds): Promise<TextFeatures>;
+  /**
+   * Encodes several prompts in one text phase: each text encoder runs every prompt, then (under
+   * `"release"`) is released before the next one is made, so only one is alive at a time.
+   */
+  encodeTexts(ids: readonly TextTokenIds[]): Promise<TextFeatures[]>;
   /** VQ-encodes `[3, H, W]` RGB pixels in [0, 1] (model resolution) to `h * w` token ids. */
   vqEncode(pixels: Float32Array): Promise<Int32Array>;
   /** Decodes `h * w` token ids (mask ids allowed) to `[3, H, W]` RGB pixels in [0, 1]. */
   vqDecode(tokens: Int32Array): Promise<Float32Array>;
   /** The transformer step for one edit's text, as the sampler calls it. */
   stepModel(text: GuidanceText): StepModel;
-  /** Releases every session; later calls do nothing. */
+  /**
+   * Runs `work` with the sessions of the graphs of `kinds` alive throughout (made first when
+   * they are not): a phase, such as every transformer step of an edit. Under `"release"` they
+   * are released when `work` settles, unless an enclosing phase still holds them.
+   */
+  withSessions<T>(kinds: readonly GraphKind[], work: () => Promise<T>): Promise<T>;
+  /** Releases every session; later calls reject. */
   release(): Promise<void>;
 }
 
@@ -75,6 +97,12 @@ const STEP_OUTPUTS = ["sampled", "sampled_logprob", "ref_logprob", "text_attenti
 export interface LoadComponentsOptions {
   /** Which weights to load (see `DtypeRequest`); default `"auto"`. */
   dtype?: DtypeRequest;
+  /**
+   * Keep every session alive, or make each for its phase and release it after (see
+   * {@linkcode SessionPolicy}); default `"auto"`: release when the chosen graphs together need
+   * more than `RELEASE_ABOVE_BYTES`.
+   */
+  memory?: MemoryRequest;
 }
 
 /**
@@ -83,6 +111,11 @@ export interface LoadComponentsOptions {
  * checked against their sha256 before its session is made; on any failure the sessions made so
  * far are released. A request the model cannot satisfy, and fp16 weights the backend cannot run
  * (WebGPU without `shader-f16`), are refused before anything is read.
+ *
+ * Under `memory: "release"` every file is read and verified here (so a download completes and a
+ * bad file fails the load) but no session is made: each graph's files are read again, verified
+ * and made into a session when its phase starts. Use it with files that are cheap to read again
+ * (a local folder, the SDK's Cache Storage), not a bare HTTP URL.
  *
  * @example
  * ```ts
@@ -93,7 +126,7 @@ export interface LoadComponentsOptions {
  * await using components = await loadModelComponents(model, await createBackend("node"), {
  *   dtype: "auto",
  * });
- * console.log(components.dtypes); // { text_encoder: "fp32", ... }
+ * console.log(components.dtypes, components.memory); // { text_encoder: "fp32", ... } "keep"
  * const negative = await components.encodeText(new Int32Array([]));
  * console.log(negative.context.length); // text.length * text.contextDim
  * ```
@@ -109,50 +142,173 @@ export async function loadModelComponents(
     capabilities: backend.capabilities,
     dtype: options.dtype,
   });
-  const sessions = new Map<string, ModelSession>();
+  const policy = chooseSessionPolicy(options.memory ?? "auto", variants);
+  const sessions = new SessionSlots(policy, async (name) => {
+    const choice = variants.find((candidate) => candidate.component === name)!;
+    const component = model.component(name);
+    const files = await model.readComponent(name, choice.dtype);
+    const session = await backend.createSession(graphBytes(component, files));
+    try {
+      requireNames(component, session);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+    return session;
+  });
   try {
     for (const choice of variants) {
-      const component = model.component(choice.component);
-      const files = await model.readComponent(component.name, choice.dtype);
-      const session = await backend.createSession(graphBytes(component, files));
-      sessions.set(component.name, session);
-      requireNames(component, session);
+      if (policy === "keep") await sessions.open(choice.component);
+      else await model.readComponent(choice.component, choice.dtype);
     }
   } catch (error) {
-    await Promise.all([...sessions.values()].map((session) => session.release()));
+    await sessions.releaseAll();
     throw error;
   }
   return assemble(manifest, backend.device, variants, sessions);
+}
+
+/**
+ * The sessions of a model by component name, each made on first use. Under `"keep"` a session
+ * lives until `releaseAll`; under `"release"` it is released as soon as nothing holds it.
+ */
+class SessionSlots {
+  readonly policy: SessionPolicy;
+  readonly #create: (name: string) => Promise<ModelSession>;
+  readonly #slots = new Map<string, { session: Promise<ModelSession>; holds: number }>();
+  #closed = false;
+
+  constructor(policy: SessionPolicy, create: (name: string) => Promise<ModelSession>) {
+    this.policy = policy;
+    this.#create = create;
+  }
+
+  /** Makes the session of `name` if it is not alive, without holding it. */
+  async open(name: string): Promise<ModelSession> {
+    if (this.#closed) {
+      throw new EditMGTError("internal", "the model was released; load it again");
+    }
+    let slot = this.#slots.get(name);
+    if (slot === undefined) {
+      slot = { session: this.#create(name), holds: 0 };
+      this.#slots.set(name, slot);
+      const made = slot;
+      made.session.catch(() => this.#slots.get(name) === made && this.#slots.delete(name));
+    }
+    return await slot.session;
+  }
+
+  /**
+   * Runs `work` with the sessions of `names` alive, made one after the other. Under `"release"`
+   * each is released when the last hold on it ends.
+   */
+  async hold<T>(
+    names: readonly string[],
+    work: (sessions: ModelSession[]) => Promise<T>,
+  ): Promise<T> {
+    const held: string[] = [];
+    try {
+      const sessions: ModelSession[] = [];
+      for (const name of names) {
+        const session = await this.open(name);
+        this.#slots.get(name)!.holds++;
+        held.push(name);
+        sessions.push(session);
+      }
+      return await work(sessions);
+    } finally {
+      for (const name of held) await this.#unhold(name);
+    }
+  }
+
+  /** Releases every session; later `open` and `hold` calls reject. */
+  async releaseAll(): Promise<void> {
+    this.#closed = true;
+    const slots = [...this.#slots.values()];
+    this.#slots.clear();
+    await Promise.all(slots.map(async (slot) => {
+      const session = await slot.session.catch(() => null);
+      await session?.release();
+    }));
+  }
+
+  async #unhold(name: string): Promise<void> {
+    const slot = this.#slots.get(name);
+    if (slot === undefined) return;
+    slot.holds--;
+    if (this.policy === "keep" || slot.holds > 0) return;
+    this.#slots.delete(name);
+    await (await slot.session).release();
+  }
 }
 
 function assemble(
   manifest: Manifest,
   device: DeviceName,
   variants: readonly VariantChoice[],
-  sessions: ReadonlyMap<string, ModelSession>,
+  sessions: SessionSlots,
 ): ModelComponents {
-  const sessionOf = (kind: ManifestComponent["kind"], role?: "context" | "pooled") => {
-    const component = manifest.components.find((candidate) =>
+  const componentOf = (kind: ManifestComponent["kind"], role?: "context" | "pooled") =>
+    manifest.components.find((candidate) =>
       candidate.kind === kind &&
       (role === undefined || (candidate.role ?? "both") === "both" || candidate.role === role)
-    );
-    return sessions.get(component!.name)!;
-  };
-  const contextEncoder = sessionOf("text-encoder", "context");
-  const pooledEncoder = sessionOf("text-encoder", "pooled");
-  const vqEncoder = sessionOf("vq-encoder");
-  const vqDecoder = sessionOf("vq-decoder");
-  const transformer = sessionOf("transformer");
+    )!.name;
+  const contextEncoder = componentOf("text-encoder", "context");
+  const pooledEncoder = componentOf("text-encoder", "pooled");
+  const vqEncoder = componentOf("vq-encoder");
+  const vqDecoder = componentOf("vq-decoder");
+  const transformer = componentOf("transformer");
   const { vq, text, resolution } = manifest;
   const tokenCount = vq.grid.height * vq.grid.width;
   const pixelCount = 3 * resolution.height * resolution.width;
   const tokenDims = [1, vq.grid.height, vq.grid.width];
+  const run = (name: string, feeds: NamedTensors) =>
+    sessions.hold([name], ([session]) => session.run(feeds));
+  /** Runs the encoder `name` over every prompt's ids of `role`, in one hold. */
+  const encodeAll = (name: string, all: readonly Int32Array[], role: "context" | "pooled") =>
+    sessions.hold([name], async ([session]) => {
+      const outputs: NamedTensors[] = [];
+      for (const ids of all) outputs.push(await runEncoder(session, padIds(manifest, ids, role)));
+      return outputs;
+    });
+
+  const encodeTexts = async (all: readonly TextTokenIds[]): Promise<TextFeatures[]> => {
+    if (all.length === 0) return [];
+    if (contextEncoder === pooledEncoder) {
+      const outputs = await encodeAll(
+        contextEncoder,
+        all.map((ids) => idsOf(ids, "context")),
+        "context",
+      );
+      return outputs.map((output) => ({
+        context: readFloat32(output, "context", text.length * text.contextDim),
+        pooled: readFloat32(output, "pooled", text.pooledDim),
+      }));
+    }
+    const split = all.map((ids) => {
+      if (ids instanceof Int32Array) {
+        throw new EditMGTError(
+          "invalid_input",
+          "this model has separate context and pooled text encoders: pass { context, pooled } token ids",
+        );
+      }
+      return ids;
+    });
+    const contexts = await encodeAll(contextEncoder, split.map((ids) => ids.context), "context");
+    const pooled = await encodeAll(pooledEncoder, split.map((ids) => ids.pooled), "pooled");
+    return contexts.map((output, index) => ({
+      context: readFloat32(output, "context", text.length * text.contextDim),
+      pooled: readFloat32(pooled[index], "pooled", text.pooledDim),
+    }));
+  };
+  const kindNames = (kind: GraphKind) =>
+    manifest.components.filter((component) => component.kind === kind).map((c) => c.name);
 
   let released = false;
   const release = async () => {
     if (released) return;
     released = true;
-    await Promise.all([...sessions.values()].map((session) => session.release()));
+    await sessions.releaseAll();
   };
 
   return {
@@ -160,40 +316,26 @@ function assemble(
     device,
     dtypes: dtypesOf(variants),
     variants,
+    memory: sessions.policy,
+    encodeTexts,
     async encodeText(ids: TextTokenIds): Promise<TextFeatures> {
-      if (contextEncoder === pooledEncoder) {
-        const outputs = await runEncoder(contextEncoder, padIds(manifest, idsOf(ids, "context")));
-        return {
-          context: readFloat32(outputs, "context", text.length * text.contextDim),
-          pooled: readFloat32(outputs, "pooled", text.pooledDim),
-        };
-      }
-      if (ids instanceof Int32Array) {
-        throw new EditMGTError(
-          "invalid_input",
-          "this model has separate context and pooled text encoders: pass { context, pooled } token ids",
-        );
-      }
-      const contextOutputs = await runEncoder(contextEncoder, padIds(manifest, ids.context));
-      const pooledOutputs = await runEncoder(pooledEncoder, padIds(manifest, ids.pooled, "pooled"));
-      return {
-        context: readFloat32(contextOutputs, "context", text.length * text.contextDim),
-        pooled: readFloat32(pooledOutputs, "pooled", text.pooledDim),
-      };
+      const [features] = await encodeTexts([ids]);
+      return features;
     },
     async vqEncode(pixels: Float32Array): Promise<Int32Array> {
       requireLength("pixels", pixels, pixelCount);
-      const outputs = await vqEncoder.run({
+      const outputs = await run(vqEncoder, {
         pixels: float32Tensor(pixels, [1, 3, resolution.height, resolution.width]),
       });
       return readTokenIds(outputs, "tokens", tokenCount, vq.codebookSize);
     },
     async vqDecode(tokens: Int32Array): Promise<Float32Array> {
       requireLength("tokens", tokens, tokenCount);
-      const outputs = await vqDecoder.run({ tokens: int64Tensor(tokens, tokenDims) });
+      const outputs = await run(vqDecoder, { tokens: int64Tensor(tokens, tokenDims) });
       return readFloat32(outputs, "pixels", pixelCount);
     },
-    stepModel: (guidance) => createStepModel(manifest, transformer, guidance),
+    stepModel: (guidance) => createStepModel(manifest, sessions, transformer, guidance),
+    withSessions: (kinds, work) => sessions.hold(kinds.flatMap(kindNames), () => work()),
     release,
     [Symbol.asyncDispose]: release,
   };
@@ -206,7 +348,8 @@ function assemble(
  */
 function createStepModel(
   manifest: Manifest,
-  session: ModelSession,
+  sessions: SessionSlots,
+  name: string,
   guidance: GuidanceText,
 ): StepModel {
   const { vq, text, transformer } = manifest;
@@ -227,11 +370,9 @@ function createStepModel(
       [2, text.pooledDim],
     ),
   };
-  if (session.inputNames.includes("micro_conds")) {
-    textFeeds.micro_conds = float32Tensor(Float32Array.from(transformer.microConds), [
-      transformer.microConds.length,
-    ]);
-  }
+  const microConds = float32Tensor(Float32Array.from(transformer.microConds), [
+    transformer.microConds.length,
+  ]);
   return {
     async step(input: StepInput, signal?: AbortSignal): Promise<StepOutput> {
       requireLength("tokens", input.tokens, tokenCount);
@@ -240,7 +381,7 @@ function createStepModel(
       if (signal?.aborted) {
         throw new EditMGTError("aborted", "the edit was cancelled", { cause: signal.reason });
       }
-      const outputs = await session.run({
+      const feeds: NamedTensors = {
         ...textFeeds,
         tokens: int64Tensor(input.tokens, tokenDims),
         ref_tokens: int64Tensor(input.refTokens, tokenDims),
@@ -248,7 +389,13 @@ function createStepModel(
         log_gamma: float32Scalar(input.logGamma),
         guidance_scale: float32Scalar(input.guidanceScale),
         uniform: float32Tensor(input.uniform, [1, tokenCount]),
-      });
+      };
+      const outputs = await sessions.hold([name], ([session]) =>
+        session.run(
+          session.inputNames.includes("micro_conds")
+            ? { ...feeds, micro_conds: microConds }
+            : feeds,
+        ));
       return {
         sampled: readTokenIds(outputs, "sampled", tokenCount, vq.codebookSize),
         sampledLogprob: readFloat32(outputs, "sampled_logprob", tokenCount),

@@ -31,6 +31,7 @@ export {
   type TensorType,
 } from "./backend.ts";
 export {
+  type GraphKind,
   type GuidanceText,
   type LoadComponentsOptions,
   loadModelComponents,
@@ -39,6 +40,16 @@ export {
   type TextTokenIds,
 } from "./components.ts";
 export { manifestUrl, parseManifest } from "./manifest.ts";
+export {
+  chooseSessionPolicy,
+  formatBytes,
+  MEMORY_REQUESTS,
+  type MemoryRequest,
+  RELEASE_ABOVE_BYTES,
+  residentBytes,
+  sessionBytes,
+  type SessionPolicy,
+} from "./memory.ts";
 export {
   ortBackend,
   type OrtBackendConfig,

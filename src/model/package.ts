@@ -6,7 +6,12 @@
  */
 
 import { EditMGTError } from "../errors/mod.ts";
-import type { ComponentDtype, Manifest, ManifestComponent } from "../schema/manifest.ts";
+import type {
+  ComponentDtype,
+  Manifest,
+  ManifestComponent,
+  ManifestFileParts,
+} from "../schema/manifest.ts";
 import { manifestUrl, parseManifest } from "./manifest.ts";
 import { fetchSource, type FileSource } from "./source.ts";
 import { baseDtype, offeredDtypes } from "./variants.ts";
@@ -62,6 +67,8 @@ export interface PackageFile {
   sha256: string;
   /** Expected size in bytes. */
   bytes: number;
+  /** Per-part sizes and sha256, when the manifest gives them. */
+  parts?: ManifestFileParts;
   /** Weight type of the file set it belongs to (a graph's base or variant); none for tokenizers. */
   dtype?: ComponentDtype;
   /** Whether it belongs to a variant rather than to the component's base files. */
@@ -135,6 +142,7 @@ export async function openModelPackage(
         url: new URL(file.url ?? file.path, url),
         sha256: file.sha256,
         bytes: file.bytes,
+        ...(file.parts === undefined ? {} : { parts: file.parts }),
         ...(set.dtype === undefined ? {} : { dtype: set.dtype }),
         variant: set.variant,
       }))
@@ -159,6 +167,7 @@ export async function openModelPackage(
     const data = await source({
       url: file.url,
       bytes: file.bytes,
+      sha256: file.sha256,
       signal: options.signal,
       onProgress: report,
     });

@@ -14,6 +14,8 @@ export interface FileRequest {
   url: URL;
   /** The size the manifest gives, when known; a larger body is refused while it streams. */
   bytes?: number;
+  /** The sha256 the manifest gives, when known (a store keyed by content finds the file by it). */
+  sha256?: string;
   /** Cancels the read; the source rejects with an `aborted` error. */
   signal?: AbortSignal;
   /** Called as bytes arrive, with the count so far. */

@@ -51,6 +51,8 @@ export interface VariantChoice {
   variant: boolean;
   /** Measured peak memory in bytes of a session of these files, when the manifest says. */
   peakBytes?: number;
+  /** Bytes of the largest single tensor of these files, when the manifest says. */
+  maxTensorBytes?: number;
   /** What was asked for this component. */
   requested: "auto" | ComponentDtype;
   /** Why these files, in words (for logs, the CLI and the demo page). */
@@ -110,7 +112,12 @@ export function chooseVariant(
   const base = baseDtype(component);
   const variants = component.variants ?? [];
   const choice = (
-    files: { dtype: ComponentDtype; files: ManifestFile[]; peakBytes?: number },
+    files: {
+      dtype: ComponentDtype;
+      files: ManifestFile[];
+      peakBytes?: number;
+      maxTensorBytes?: number;
+    },
     variant: boolean,
     reason: string,
   ): VariantChoice => ({
@@ -119,10 +126,16 @@ export function chooseVariant(
     files: files.files,
     variant,
     ...(files.peakBytes === undefined ? {} : { peakBytes: files.peakBytes }),
+    ...(files.maxTensorBytes === undefined ? {} : { maxTensorBytes: files.maxTensorBytes }),
     requested,
     reason,
   });
-  const baseFiles = { dtype: base, files: component.files, peakBytes: component.peakBytes };
+  const baseFiles = {
+    dtype: base,
+    files: component.files,
+    peakBytes: component.peakBytes,
+    maxTensorBytes: component.maxTensorBytes,
+  };
 
   if (requested !== "auto") {
     if (requested === base) return choice(baseFiles, false, `asked for ${requested}`);

@@ -9,6 +9,7 @@
 import { EditMGTError } from "../errors/mod.ts";
 import { decodeImage } from "../image/codec.ts";
 import { sizeMismatch } from "../image/errors.ts";
+import { fillsFrame, fitMask, type Frame } from "../image/fit.ts";
 import { assertPixelLimit, DEFAULT_MAX_PIXELS } from "../image/header.ts";
 import { maskFromImage, pixelMaskToTokenMask } from "../image/mask.ts";
 import type { BinaryMask, RgbaImage, Size } from "../image/types.ts";
@@ -39,7 +40,9 @@ export async function readSourceImage(
 
 /**
  * The user token mask (one flag per VQ token, 1 = regenerate) from a mask image of the source's
- * size or from a token mask of the grid's size.
+ * size or from a token mask of the grid's size. A mask image is placed in the source's `frame`
+ * in the model's square (default: stretched over the whole grid); a token mask is on the grid
+ * of that square as it is.
  *
  * @throws {EditMGTError} `invalid_input` for a mask of the wrong size or one that selects nothing.
  */
@@ -47,11 +50,18 @@ export async function readUserMask(
   mask: MaskSource,
   imageSize: Size,
   grid: Size,
+  frame?: Frame,
   maxPixels: number = DEFAULT_MAX_PIXELS,
 ): Promise<Uint8Array> {
+  const pixelMask = async () => {
+    const pixels = maskFromImage(
+      await maskImage(mask as RgbaImage | Uint8Array, imageSize, maxPixels),
+    );
+    return frame === undefined || fillsFrame(frame) ? pixels : fitMask(pixels, frame);
+  };
   const tokenMask = isTokenMask(mask)
     ? checkTokenMask(mask, grid)
-    : pixelMaskToTokenMask(maskFromImage(await maskImage(mask, imageSize, maxPixels)), grid);
+    : pixelMaskToTokenMask(await pixelMask(), grid);
   if (!tokenMask.data.includes(1)) {
     throw new EditMGTError(
       "invalid_input",

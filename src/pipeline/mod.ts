@@ -51,6 +51,8 @@ export type { BinaryMask, RgbaImage } from "../image/types.ts";
 export type { TokenizedText } from "../localize/keywords.ts";
 export type { Backend, DeviceName } from "../model/backend.ts";
 export type { BackendOptions } from "../model/select.ts";
+export type { MemoryRequest, SessionPolicy } from "../model/memory.ts";
+export type { FitMode } from "../image/fit.ts";
 export type { FileSource } from "../model/source.ts";
 export type { EditOptions } from "../schema/options.ts";
 export type { Manifest } from "../schema/manifest.ts";

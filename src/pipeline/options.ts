@@ -33,13 +33,16 @@ export interface ResolvedEditOptions {
   focus: string | undefined;
   /** Paste kept regions from the original pixels. */
   composite: boolean;
+  /** How the image goes into the model's square. */
+  fit: "squash" | "pad";
   /** Decode a preview every this many steps; 0 for none. */
   previewEvery: number;
 }
 
 /**
  * Validates `options` against the shared `EditOptionsSchema` and fills the gaps
- * from the manifest's `defaults`: keyword rows, composite on, no previews, a fresh random seed.
+ * from the manifest's `defaults`: keyword rows, composite on, `fit: "squash"`, no previews, a
+ * fresh random seed.
  *
  * @throws {EditMGTError} `invalid_option`, listing every bad option.
  *
@@ -71,6 +74,7 @@ export function resolveEditOptions(
     rows: parsed.rows ?? "keywords",
     focus: parsed.focus,
     composite: parsed.composite ?? true,
+    fit: parsed.fit ?? "squash",
     previewEvery: parsed.previewEvery ?? 0,
   };
 }

@@ -7,16 +7,26 @@
  */
 
 import { EditMGTError } from "../errors/mod.ts";
-import { resizeImage } from "../image/resize.ts";
+import {
+  cropImage,
+  fitImage,
+  type Frame,
+  frameFor,
+  frameRegion,
+  frameTokens,
+  unfitImage,
+} from "../image/fit.ts";
 import { imageToTensor, tensorToImage } from "../image/tensor.ts";
 import type { RgbaImage } from "../image/types.ts";
 import { autoLambda, keywordRows, localizationMap, type TextRows } from "../localize/mod.ts";
 import type { Backend, DeviceName } from "../model/backend.ts";
 import {
+  type GraphKind,
   loadModelComponents,
   type ModelComponents,
   type TextFeatures,
 } from "../model/components.ts";
+import type { MemoryRequest, SessionPolicy } from "../model/memory.ts";
 import { openModelPackage } from "../model/package.ts";
 import { type BackendOptions, createBackend } from "../model/select.ts";
 import type { FileSource } from "../model/source.ts";
@@ -58,6 +68,15 @@ export interface EditPipelineLoadOptions {
    * the chosen files are read.
    */
   dtype?: DtypeRequest;
+  /**
+   * How long sessions live. `"keep"`: every session is made at load and kept (fast repeated
+   * edits). `"release"`: each graph is loaded when its phase starts and released after it (text
+   * encoders, VQ encoder, transformer steps, VQ decoder), so peak memory is the largest graph,
+   * not the sum; its files are read again (and verified) each time. `"auto"` (the default):
+   * `"release"` when the chosen graphs together need more than `RELEASE_ABOVE_BYTES` (2 GiB, by
+   * the manifest's `peakBytes`, else file bytes), else `"keep"`.
+   */
+  memory?: MemoryRequest;
   /** How model files are read; default `fetch`. */
   source?: FileSource;
   /** Base for a relative manifest location. */
@@ -72,7 +91,15 @@ export interface EditPipelineLoadOptions {
 interface PreparedEdit {
   options: ResolvedEditOptions;
   source: RgbaImage;
+  /** Where the source lies in the model's square. */
+  frame: Frame;
+  /** The user's inpainting mask on the VQ grid (padding excluded), or null without one. */
   userMask: Uint8Array | null;
+  /**
+   * Tokens the sampler may regenerate (1), or null for every token: the user's mask, else with
+   * `fit: "pad"` the tokens that show the image (the padding is held to the source).
+   */
+  editable: Uint8Array | null;
   refTokens: Int32Array;
   rows: TextRows;
   negative: TextFeatures;
@@ -111,6 +138,8 @@ export class EditPipeline {
   readonly device: DeviceName;
   /** The weight type each graph component runs with, by component name. */
   readonly dtypes: Readonly<Record<string, ComponentDtype>>;
+  /** Whether sessions live for the pipeline's lifetime or for one phase of an edit. */
+  readonly memory: SessionPolicy;
   readonly #components: ModelComponents;
   readonly #prompts: PromptEncoder;
   #queue: Promise<unknown> = Promise.resolve();
@@ -121,6 +150,7 @@ export class EditPipeline {
     this.manifest = components.manifest;
     this.device = components.device;
     this.dtypes = components.dtypes;
+    this.memory = components.memory;
     this.#components = components;
     this.#prompts = new PromptEncoder(tokenizers, components);
   }
@@ -140,33 +170,50 @@ export class EditPipeline {
     options: EditPipelineLoadOptions = {},
   ): Promise<EditPipeline> {
     const { onProgress, signal } = options;
+    // The package outlives the load: under memory "release" each phase of an edit reads its
+    // files again, which must neither report download progress nor stop when the load's
+    // signal aborts later.
+    let loading = true;
+    const loadAbort = new AbortController();
+    const abortLoad = () => loading && loadAbort.abort(signal?.reason);
+    signal?.addEventListener("abort", abortLoad, { once: true });
+    if (signal?.aborted) abortLoad();
     let total = 0;
-    const model = await openModelPackage(location, {
-      source: options.source,
-      // An absolute location is its own base (the page's URL may be empty, as in Deno).
-      base: options.base ?? (URL.canParse(location) ? location : undefined),
-      signal,
-      onProgress: (event) =>
-        onProgress?.({
-          type: "download",
-          loaded: event.packageLoaded,
-          total,
-          file: event.file,
-        }),
-    });
-    const backend = options.backend ??
-      await createBackend(options.device ?? "wasm", options.backendOptions);
-    const { dtype } = options;
-    const variants = chooseVariants(model.manifest, {
-      device: backend.device,
-      capabilities: backend.capabilities,
-      dtype,
-    });
-    total = model.filesFor(dtypesOf(variants)).reduce((sum, file) => sum + file.bytes, 0);
-    const tokenizers = await loadModelTokenizers(model);
-    const components = await loadModelComponents(model, backend, { dtype });
-    onProgress?.({ type: "ready", device: components.device, dtypes: { ...components.dtypes } });
-    return new EditPipeline(components, tokenizers);
+    try {
+      const model = await openModelPackage(location, {
+        source: options.source,
+        // An absolute location is its own base (the page's URL may be empty, as in Deno).
+        base: options.base ?? (URL.canParse(location) ? location : undefined),
+        signal: loadAbort.signal,
+        onProgress: (event) =>
+          loading && onProgress?.({
+            type: "download",
+            loaded: event.packageLoaded,
+            total,
+            file: event.file,
+          }),
+      });
+      const backend = options.backend ??
+        await createBackend(options.device ?? "wasm", options.backendOptions);
+      const { dtype } = options;
+      const variants = chooseVariants(model.manifest, {
+        device: backend.device,
+        capabilities: backend.capabilities,
+        dtype,
+      });
+      total = model.filesFor(dtypesOf(variants)).reduce((sum, file) => sum + file.bytes, 0);
+      const tokenizers = await loadModelTokenizers(model);
+      const components = await loadModelComponents(model, backend, {
+        dtype,
+        memory: options.memory,
+      });
+      loading = false;
+      onProgress?.({ type: "ready", device: components.device, dtypes: { ...components.dtypes } });
+      return new EditPipeline(components, tokenizers);
+    } finally {
+      loading = false;
+      signal?.removeEventListener("abort", abortLoad);
+    }
   }
 
   /**
@@ -201,41 +248,49 @@ export class EditPipeline {
     const started = now();
     const { signal, onProgress } = call;
     const prepared = await this.#prepare(input, signal);
-    const { options, refTokens, userMask, source } = prepared;
+    const { options, refTokens, userMask, editable, source, frame } = prepared;
     const { vq } = this.manifest;
 
     const stepsStarted = now();
+    const every = onProgress ? options.previewEvery : 0;
     const previews = new PreviewQueue({
-      every: onProgress ? options.previewEvery : 0,
+      every,
       refTokens,
       maskTokenId: vq.maskTokenId,
-      decode: (tokens) => this.#decode(tokens),
+      decode: async (tokens) => cropImage(await this.#decode(tokens), frame.content),
       onProgress,
     });
     const stepModel = this.#components.stepModel({
       negative: prepared.negative,
       instruction: prepared.instruction,
     });
-    const sampled = await sample(previews.gate(stepModel), {
-      ...this.#sampleOptions(prepared),
-      userMask: userMask ?? undefined,
-      signal,
-      onProgress: (event) => previews.push(event),
+    // One phase for every step: the transformer (and the VQ decoder, for previews) stays loaded.
+    const phase: GraphKind[] = every > 0 ? ["transformer", "vq-decoder"] : ["transformer"];
+    const sampled = await this.#components.withSessions(phase, async () => {
+      const result = await sample(previews.gate(stepModel), {
+        ...this.#sampleOptions(prepared),
+        userMask: editable ?? undefined,
+        signal,
+        onProgress: (event) => previews.push(event),
+      });
+      await previews.flush();
+      return result;
     });
-    await previews.flush();
     const stepsMs = now() - stepsStarted;
 
     const decodeStarted = now();
     const decoded = await this.#decode(sampled.tokens);
+    const decodeMs = now() - decodeStarted;
+    const compositeStarted = now();
     const localization = sampled.localization!;
     const keep = keepMask(sampled.tokens, refTokens, userMask);
     const grid = { width: vq.grid.width, height: vq.grid.height };
     const image = options.composite
-      ? compositeEdit(source, decoded, { ...grid, data: keep })
-      : sameSize(decoded, source)
-      ? decoded
-      : resizeImage(decoded, source);
-    const decodeMs = now() - decodeStarted;
+      ? compositeEdit(source, cropImage(decoded, frame.content), { ...grid, data: keep }, {
+        region: frameRegion(frame, grid),
+      })
+      : unfitImage(decoded, frame, source);
+    const compositeMs = now() - compositeStarted;
     onProgress?.({ type: "done" });
     return {
       image,
@@ -252,6 +307,7 @@ export class EditPipeline {
         encodeMs: prepared.encodeMs,
         stepsMs,
         decodeMs,
+        compositeMs,
         totalMs: now() - started,
       },
       device: this.device,
@@ -261,13 +317,13 @@ export class EditPipeline {
 
   async #previewRegion(input: EditInput, signal?: AbortSignal): Promise<EditLocalization> {
     const prepared = await this.#prepare(input, signal);
-    const { options, refTokens, userMask } = prepared;
+    const { options, refTokens, editable } = prepared;
     const { vq, transformer, text } = this.manifest;
     const n = refTokens.length;
-    const tokens = userMask === null
+    const tokens = editable === null
       ? new Int32Array(n).fill(vq.maskTokenId)
-      : refTokens.map((token, j) => (userMask[j] ? vq.maskTokenId : token));
-    const masked = userMask === null ? n : userMask.reduce((sum, flag) => sum + flag, 0);
+      : refTokens.map((token, j) => (editable[j] ? vq.maskTokenId : token));
+    const masked = editable === null ? n : editable.reduce((sum, flag) => sum + flag, 0);
     const uniform = Xoshiro128.fromSeed(options.seed, STREAM.categorical)
       .fillUniform(new Float32Array(n));
     const stepModel = this.#components.stepModel({
@@ -307,36 +363,38 @@ export class EditPipeline {
     const options = resolveEditOptions(this.manifest, input.options);
     checkInstruction(input.instruction);
     const source = await readSourceImage(input.image);
+    const frame = frameFor(source, resolution, vq.grid, options.fit);
+    const shown = frameTokens(frame, vq.grid).data;
+    const padded = shown.includes(0);
     const userMask = input.mask === undefined
       ? null
-      : await readUserMask(input.mask, source, vq.grid);
+      : withinImage(await readUserMask(input.mask, source, vq.grid, frame), shown);
     let encodeMs = now() - encodeStarted;
     throwIfAborted(signal);
 
     const textStarted = now();
-    // In turn: both prompts go through the one text-encoder session, which runs a call at a time
-    // (src/model/ort_adapter.ts queues them), so encoding them at once would gain nothing.
-    const negative = await this.#prompts.negative(options.negativePrompt);
-    const instruction = await this.#prompts.instruction(input.instruction);
-    const rows = keywordRows(instruction.tokens, { rows: options.rows, focus: options.focus });
+    const prompts = await this.#prompts.encode(input.instruction, options.negativePrompt);
+    const rows = keywordRows(prompts.instruction.tokens, {
+      rows: options.rows,
+      focus: options.focus,
+    });
     const textMs = now() - textStarted;
     throwIfAborted(signal);
 
     const vqStarted = now();
-    const pixels = imageToTensor(
-      sameSize(source, resolution) ? source : resizeImage(source, resolution),
-    );
-    const refTokens = await this.#components.vqEncode(pixels);
+    const refTokens = await this.#components.vqEncode(imageToTensor(fitImage(source, frame)));
     encodeMs += now() - vqStarted;
     throwIfAborted(signal);
     return {
       options,
       source,
+      frame,
       userMask,
+      editable: userMask ?? (padded ? shown : null),
       refTokens,
       rows,
-      negative,
-      instruction: instruction.features,
+      negative: prompts.negative,
+      instruction: prompts.instruction.features,
       textMs,
       encodeMs,
     };
@@ -382,8 +440,22 @@ export class EditPipeline {
   }
 }
 
-function sameSize(a: { width: number; height: number }, b: { width: number; height: number }) {
-  return a.width === b.width && a.height === b.height;
+/**
+ * The user's mask limited to the tokens that show the image (`shown`; all of them unless
+ * `fit: "pad"` padded it), so the padding is never regenerated.
+ *
+ * @throws {EditMGTError} `invalid_input` when the mask selects only padding.
+ */
+function withinImage(userMask: Uint8Array, shown: Uint8Array): Uint8Array {
+  const within = userMask.map((flag, j) => flag & shown[j]);
+  if (!within.includes(1)) {
+    throw new EditMGTError(
+      "invalid_input",
+      'the mask selects only the padding around the image (fit "pad"); mark part of the image',
+      { details: { field: "mask" } },
+    );
+  }
+  return within;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -9,6 +9,7 @@
  */
 
 import { compositePreserved } from "../image/composite.ts";
+import type { Rect } from "../image/fit.ts";
 import type { BinaryMask, RgbaImage, Size } from "../image/types.ts";
 
 /**
@@ -49,8 +50,9 @@ export function seamWidth(original: Size, resolution: Size): number {
 
 /**
  * The pixel-exact composite of an edit at the original size: kept tokens from the original
- * pixels, the rest from the decoded output (at the model resolution), with a seam of
- * {@linkcode seamWidth}.
+ * pixels, the rest from the decoded output (at the model resolution, or its crop to the image's
+ * content with `fit: "pad"`, when `options.region` says which cells of the keep mask's grid the
+ * image covers), with a seam of {@linkcode seamWidth}.
  *
  * @example
  * ```ts
@@ -66,8 +68,10 @@ export function compositeEdit(
   original: RgbaImage,
   decoded: RgbaImage,
   keep: BinaryMask,
+  options: { region?: Rect } = {},
 ): RgbaImage {
   return compositePreserved(original, decoded, keep, {
     featherPixels: seamWidth(original, decoded),
+    region: options.region,
   });
 }

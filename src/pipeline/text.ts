@@ -1,7 +1,8 @@
 /**
- * Prompt features for classifier-free guidance: the instruction is tokenized (keeping offsets
- * for keyword rows) and encoded on every edit; the negative/unconditional prompt is encoded
- * once per distinct text and cached for the pipeline's lifetime.
+ * Prompt features for classifier-free guidance: the instruction is tokenized on every edit
+ * (keeping offsets for keyword rows); the features of every prompt, instruction and negative
+ * alike, are cached per text (a bounded, least-recently-used cache), so an edit whose words were
+ * seen before runs no text encoder at all, and under load-run-release does not even load one.
  *
  * @module
  */
@@ -10,7 +11,7 @@ import { EditMGTError } from "../errors/mod.ts";
 import type { ModelComponents, TextFeatures, TextTokenIds } from "../model/components.ts";
 import type { ModelPackage } from "../model/package.ts";
 import type { Manifest } from "../schema/manifest.ts";
-import { MAX_PROMPT_CHARS } from "../schema/options.ts";
+import { isBlankPrompt, MAX_PROMPT_CHARS, promptLength } from "../schema/options.ts";
 import { loadTokenizer, type TextTokenizer, type TextTokens, tokenizeText } from "./tokenize.ts";
 
 /** The tokenizers of a model: one for the context encoder, maybe another for the pooled one. */
@@ -29,8 +30,16 @@ export interface InstructionText {
   features: TextFeatures;
 }
 
-/** Most negative prompts kept encoded at once. */
-const NEGATIVE_CACHE_SIZE = 8;
+/** Most prompts whose features are kept (about 2.4 MB each for the real model's Gemma-2). */
+export const TEXT_CACHE_SIZE = 16;
+
+/** Both rows of guidance for one edit. */
+export interface EditPrompts {
+  /** The instruction, tokenized, with its features. */
+  instruction: InstructionText;
+  /** The negative prompt's features. */
+  negative: TextFeatures;
+}
 
 /**
  * Reads the model's tokenizer components (`tokenizer.json`, verified like every file).
@@ -61,14 +70,14 @@ export async function loadModelTokenizers(model: ModelPackage): Promise<ModelTok
 }
 
 /**
- * Encodes prompts for one model. The negative prompt's features are cached (they are the same
- * for every edit with the same negative prompt, which is nearly always "").
+ * Encodes prompts for one model, with their features cached per text: at most
+ * {@linkcode TEXT_CACHE_SIZE} prompts, the least recently used dropped first.
  */
 export class PromptEncoder {
   readonly #manifest: Manifest;
   readonly #tokenizers: ModelTokenizers;
   readonly #components: ModelComponents;
-  readonly #negatives = new Map<string, Promise<TextFeatures>>();
+  readonly #features = new Map<string, TextFeatures>();
 
   /** Creates an encoder over a model's tokenizers and loaded components. */
   constructor(tokenizers: ModelTokenizers, components: ModelComponents) {
@@ -78,27 +87,36 @@ export class PromptEncoder {
   }
 
   /**
-   * Tokenizes and encodes an edit instruction.
+   * The instruction (tokenized) and both prompts' features. Prompts not in the cache are
+   * encoded together in one text phase; when both are cached no text encoder runs.
    *
    * @throws {EditMGTError} `invalid_input` for an empty or over-long instruction.
    */
-  async instruction(text: string): Promise<InstructionText> {
-    checkInstruction(text);
-    const tokens = this.#tokenize(text);
-    return { tokens, features: await this.#components.encodeText(this.#ids(text, tokens)) };
-  }
-
-  /** The features of a negative (unconditional) prompt (already validated), encoded once and cached. */
-  negative(text: string): Promise<TextFeatures> {
-    const cached = this.#negatives.get(text);
-    if (cached !== undefined) return cached;
-    const features = this.#components.encodeText(this.#ids(text, this.#tokenize(text)));
-    if (this.#negatives.size >= NEGATIVE_CACHE_SIZE) {
-      this.#negatives.delete(this.#negatives.keys().next().value!);
+  async encode(instruction: string, negative: string): Promise<EditPrompts> {
+    checkInstruction(instruction);
+    const tokens = this.#tokenize(instruction);
+    const missing = [...new Set([negative, instruction])].filter((text) =>
+      !this.#features.has(text)
+    );
+    const encoded = await this.#components.encodeTexts(
+      missing.map((text) => this.#ids(text, text === instruction ? tokens : this.#tokenize(text))),
+    );
+    missing.forEach((text, index) => this.#features.set(text, encoded[index]));
+    const features = (text: string) => {
+      const found = this.#features.get(text)!;
+      this.#features.delete(text);
+      this.#features.set(text, found);
+      return found;
+    };
+    const prompts = {
+      instruction: { tokens, features: features(instruction) },
+      negative: features(negative),
+    };
+    for (const text of this.#features.keys()) {
+      if (this.#features.size <= TEXT_CACHE_SIZE) break;
+      this.#features.delete(text);
     }
-    this.#negatives.set(text, features);
-    features.catch(() => this.#negatives.delete(text));
-    return features;
+    return prompts;
   }
 
   #tokenize(text: string): TextTokens {
@@ -128,16 +146,17 @@ export function checkInstruction(text: unknown): asserts text is string {
   if (typeof text !== "string") {
     throw new EditMGTError("invalid_input", "the instruction must be a string", { details });
   }
-  if (text.trim().length === 0) {
+  if (isBlankPrompt(text)) {
     throw new EditMGTError("invalid_input", "the instruction is empty; say what to change", {
       details,
     });
   }
-  if (text.length > MAX_PROMPT_CHARS) {
+  const length = promptLength(text);
+  if (length > MAX_PROMPT_CHARS) {
     throw new EditMGTError(
       "invalid_input",
-      `the instruction has ${text.length} characters, more than the limit of ${MAX_PROMPT_CHARS}; shorten it`,
-      { details: { ...details, length: text.length, limit: MAX_PROMPT_CHARS } },
+      `the instruction has ${length} characters, more than the limit of ${MAX_PROMPT_CHARS}; shorten it`,
+      { details: { ...details, length, limit: MAX_PROMPT_CHARS } },
     );
   }
 }

@@ -20,16 +20,17 @@ export type MaskSource = RgbaImage | BinaryMask | Uint8Array;
 /** One edit to make. */
 export interface EditInput {
   /**
-   * The source image, any size (it is resized to the model resolution and back). Encoded bytes
-   * are decoded where the pipeline runs: in the engine's Worker, off the caller's thread.
+   * The source image, any size and shape (it goes into the model's square as `options.fit`
+   * says, and the result comes back at its size). Encoded bytes are decoded where the pipeline
+   * runs: in the engine's Worker, off the caller's thread.
    */
   image: ImageSource;
   /** What to change, in words ("make the red circle blue"). */
   instruction: string;
   /**
    * Inpainting: the region to regenerate, either a mask image of the source's size (bright,
-   * opaque pixels are set) or a binary token mask on the model's VQ grid. Tokens outside it keep
-   * the source.
+   * opaque pixels are set) or a binary token mask on the model's VQ grid (the grid of the whole
+   * square, padding included with `fit: "pad"`). Tokens outside it keep the source.
    */
   mask?: MaskSource;
   /** Sampler and localization options; the model manifest's defaults fill the gaps. */
@@ -60,8 +61,10 @@ export interface EditTimings {
   encodeMs: number;
   /** The sampler loop (every transformer step, previews included). */
   stepsMs: number;
-  /** VQ-decoding the tokens and compositing at the original size. */
+  /** VQ-decoding the tokens. */
   decodeMs: number;
+  /** Compositing (or resizing the raw decode) back to the source's size. */
+  compositeMs: number;
   /** The whole edit. */
   totalMs: number;
 }
@@ -74,7 +77,10 @@ export interface EditResult {
   seed: number;
   /** The last step's localization map (transformer grid). */
   localization: EditLocalization;
-  /** Tokens on the VQ grid that the edit was allowed to change (1) or kept from the source (0). */
+  /**
+   * Tokens on the VQ grid that the edit changed (1) or kept from the source (0), over the model's
+   * whole square (with `fit: "pad"` its padding is always 0).
+   */
   mask: GridMap<Uint8Array>;
   /** Time per phase. */
   timings: EditTimings;

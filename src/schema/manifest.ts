@@ -25,6 +25,19 @@ export interface ManifestFile {
   bytes: number;
   /** Absolute URL to fetch the file from instead of the path. */
   url?: string;
+  /**
+   * The file cut into parts of `bytes` bytes (the last one shorter), each with its own sha256:
+   * a download verifies every part as it arrives and fetches again only a part that fails.
+   */
+  parts?: ManifestFileParts;
+}
+
+/** Per-part hashes of a file, for downloads that verify and resume part by part. */
+export interface ManifestFileParts {
+  /** Size of every part but the last, a multiple of 64. */
+  bytes: number;
+  /** sha256 of each part in order, 64 lowercase hex digits each. */
+  sha256: string[];
 }
 
 /**
@@ -54,6 +67,8 @@ export interface ManifestVariant {
   devices?: ManifestDevice[];
   /** Measured peak memory in bytes of a session of these files, when known. */
   peakBytes?: number;
+  /** Bytes of the largest single tensor (initializer) of these files, when known. */
+  maxTensorBytes?: number;
 }
 
 /** Kinds of components a model is made of. */
@@ -78,6 +93,11 @@ export interface ManifestComponent {
   files: ManifestFile[];
   /** Measured peak memory in bytes of a session of the base files, when known. */
   peakBytes?: number;
+  /**
+   * Bytes of the largest single tensor (initializer) of the base files, when known: on WebGPU it
+   * must fit in one buffer (`maxBufferSize`, `maxStorageBufferBindingSize`).
+   */
+  maxTensorBytes?: number;
   /** Other weight types of the same graph (graph components only). */
   variants?: ManifestVariant[];
 }
@@ -164,14 +184,31 @@ const GridSchema = z.strictObject({
   width: positiveInt.describe("columns"),
 });
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits");
+
 const ManifestFileSchema = z.strictObject({
   path: z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\\]+$/, "a relative path without '..'")
     .describe("path relative to the manifest (also the file's name under /models/:id/)"),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits").describe(
-    "sha256 of the file's bytes, lowercase hex",
-  ),
+  sha256: sha256Hex.describe("sha256 of the file's bytes, lowercase hex"),
   bytes: nonNegativeInt.describe("size in bytes, known before download"),
   url: z.url().optional().describe("absolute URL to fetch the file from instead of the path"),
+  parts: z.strictObject({
+    bytes: positiveInt.refine((bytes) => bytes % 64 === 0, "a multiple of 64").describe(
+      "size of every part but the last",
+    ),
+    sha256: z.array(sha256Hex).min(1).describe("sha256 of each part in order"),
+  }).optional().describe("the file cut into parts, each with its own sha256"),
+}).superRefine((file, context) => {
+  if (file.parts === undefined) return;
+  const count = Math.max(1, Math.ceil(file.bytes / file.parts.bytes));
+  if (file.parts.sha256.length !== count) {
+    context.addIssue({
+      code: "custom",
+      path: ["parts", "sha256"],
+      message:
+        `${file.bytes} bytes in parts of ${file.parts.bytes} make ${count} parts, not ${file.parts.sha256.length}`,
+    });
+  }
 });
 
 /** Every {@linkcode ComponentKind}. */
@@ -187,6 +224,9 @@ const ComponentDtypeSchema = z.enum(COMPONENT_DTYPES);
 const peakBytes = positiveInt.optional().describe(
   "measured peak memory in bytes of a session of these files, when known",
 );
+const maxTensorBytes = positiveInt.optional().describe(
+  "bytes of the largest single tensor (initializer) of these files, when known",
+);
 
 const ManifestVariantSchema = z.strictObject({
   dtype: ComponentDtypeSchema.describe(
@@ -197,6 +237,7 @@ const ManifestVariantSchema = z.strictObject({
     'devices on which dtype "auto" picks this variant; absent: never picked by default',
   ),
   peakBytes,
+  maxTensorBytes,
 });
 
 const ManifestComponentSchema = z.strictObject({
@@ -210,6 +251,7 @@ const ManifestComponentSchema = z.strictObject({
   ),
   files: z.array(ManifestFileSchema).min(1).describe("every file, external data included"),
   peakBytes,
+  maxTensorBytes,
   variants: z.array(ManifestVariantSchema).optional().describe(
     "other weight types of the same graph (graph components only)",
   ),

@@ -24,6 +24,7 @@ export {
   type ManifestDefaults,
   type ManifestDevice,
   type ManifestFile,
+  type ManifestFileParts,
   type ManifestGrid,
   manifestJsonSchema,
   ManifestSchema,
@@ -36,9 +37,11 @@ export {
   type EditRequest,
   editRequestJsonSchema,
   EditRequestSchema,
+  isBlankPrompt,
   MAX_PREVIEW_EVERY,
   MAX_PROMPT_CHARS,
   MAX_REQUEST_STEPS,
+  promptLength,
 } from "./options.ts";
 export { parseWith } from "./parse.ts";
 export type { SafeParseResult, Schema, SchemaIssue } from "./schema.ts";

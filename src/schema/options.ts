@@ -3,8 +3,42 @@ import type { Schema } from "./schema.ts";
 
 /** Most decoding steps a request may ask for (the sampler's own limit). */
 export const MAX_REQUEST_STEPS = 1000;
-/** Longest instruction or negative prompt, in characters. */
+/** Longest instruction or negative prompt, in characters (as typed: see {@linkcode promptLength}). */
 export const MAX_PROMPT_CHARS = 2000;
+
+const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" });
+
+/**
+ * The length of a prompt as its writer sees it: user-perceived characters (grapheme clusters),
+ * so an emoji counts once, not as its two or more UTF-16 code units.
+ *
+ * @example
+ * ```ts
+ * import { promptLength } from "@editmgt/editmgt/schema";
+ *
+ * console.log(promptLength("make it 🔵"), "make it 🔵".length); // 9 10
+ * ```
+ */
+export function promptLength(text: string): number {
+  let count = 0;
+  for (const _ of graphemes.segment(text)) count++;
+  return count;
+}
+
+/**
+ * Whether a prompt has nothing to read: only white space, control characters (NUL...) and
+ * invisible format characters (zero-width space, joiners, BOM).
+ *
+ * @example
+ * ```ts
+ * import { isBlankPrompt } from "@editmgt/editmgt/schema";
+ *
+ * console.log(isBlankPrompt("\0\u200b "), isBlankPrompt("a\u200b")); // true false
+ * ```
+ */
+export function isBlankPrompt(text: string): boolean {
+  return !/[^\s\p{Cc}\p{Cf}]/u.test(text);
+}
 /** Most steps between two previews: an edit has at most {@linkcode MAX_REQUEST_STEPS} steps. */
 export const MAX_PREVIEW_EVERY: number = MAX_REQUEST_STEPS;
 
@@ -32,6 +66,12 @@ export interface EditOptions {
   focus?: string;
   /** Paste untouched regions from the original pixels (default true). */
   composite?: boolean;
+  /**
+   * How an image that is not square goes into the model's square resolution: `"squash"` (the
+   * default, as upstream) stretches it and stretches the output back; `"pad"` keeps its aspect
+   * ratio, pads it with its replicated edges, holds the padding's tokens and crops it away.
+   */
+  fit?: "squash" | "pad";
   /**
    * Decode a preview image every this many steps, 0 to {@linkcode MAX_PREVIEW_EVERY} (0 or
    * absent: no previews). Previews go with the step progress events.
@@ -74,6 +114,9 @@ const editOptions = z.strictObject({
   composite: z.boolean().optional().describe(
     "paste untouched regions from the original pixels (default true)",
   ),
+  fit: z.enum(["squash", "pad"]).optional().describe(
+    'how a non-square image goes into the model\'s square: "squash" stretches it (default, as upstream); "pad" keeps its aspect ratio, pads it and crops the padding away',
+  ),
   previewEvery: z.int({ error: previewEveryError })
     .min(0, { error: previewEveryError })
     .max(MAX_PREVIEW_EVERY, { error: previewEveryError })
@@ -102,7 +145,13 @@ const editRequest = z.strictObject({
   model: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).optional().describe(
     "model id; the server's default model when absent",
   ),
-  instruction: z.string().trim().min(1).max(MAX_PROMPT_CHARS).describe("what to change"),
+  instruction: z.string().trim()
+    .refine((text) => !isBlankPrompt(text), "the instruction is empty; say what to change")
+    .refine(
+      (text) => promptLength(text) <= MAX_PROMPT_CHARS,
+      `the instruction has more than ${MAX_PROMPT_CHARS} characters`,
+    )
+    .describe("what to change"),
   options: editOptions.optional(),
 });
 

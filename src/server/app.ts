@@ -14,14 +14,18 @@ import { EditMGTError } from "../errors/mod.ts";
 import { apiKeyAuth } from "./auth/index.ts";
 import type { ServerBindings, ServerEnv } from "./context.ts";
 import { editRoutes } from "./edits/routes.ts";
-import { handleError, notFound } from "./errors.ts";
+import { handleError } from "./errors.ts";
 import { healthRoutes } from "./health/index.ts";
 import { JobChanges } from "./jobs/changes.ts";
 import { JobStore } from "./jobs/store.ts";
 import { JobWorker } from "./jobs/worker.ts";
-import { limitBody } from "./limits/body.ts";
+import { PixelBudget } from "./images/budget.ts";
+import { EncodedCache } from "./images/cache.ts";
+import { ImagePool } from "./images/pool.ts";
+import { bufferBody, UploadGate } from "./limits/body.ts";
 import { rateLimit, RateLimiter } from "./limits/rate_limit.ts";
 import { jsonLogger, type Logger, requestLog } from "./logging/index.ts";
+import { methodNotAllowed } from "./methods/index.ts";
 import { loadServedModels } from "./models/registry.ts";
 import { modelRoutes } from "./models/routes.ts";
 import { openApiDocument } from "./openapi/document.ts";
@@ -84,6 +88,13 @@ async function start(options: ResolvedServerOptions, log: Logger): Promise<Serve
   const models = await loadServedModels(options.models);
   const kv = typeof options.kv === "string" ? await Deno.openKv(options.kv) : options.kv;
   const store = new JobStore(kv, options.queue, new JobChanges());
+  const { limits } = options;
+  const budget = new PixelBudget({
+    pixels: limits.maxPixelsInFlight,
+    maxWaiting: limits.maxImageTasksWaiting,
+    maxWaitMs: options.queue.maxWaitMs,
+  });
+  const images = new ImagePool({ workers: options.imageWorkers, budget });
   const engines = new Map<string, Engine>();
   const readiness = new Map<string, EngineReadiness>();
   let worker: JobWorker | null = null;
@@ -108,7 +119,8 @@ async function start(options: ResolvedServerOptions, log: Logger): Promise<Serve
       store,
       engineFor: (model) => engines.get(model),
       queue: options.queue,
-      maxImagePixels: options.limits.maxImagePixels,
+      budget,
+      images,
       log,
     });
     worker.start();
@@ -122,14 +134,22 @@ async function start(options: ResolvedServerOptions, log: Logger): Promise<Serve
     readiness,
     store,
     worker,
+    budget,
+    images,
+    results: new EncodedCache(limits.resultCacheBytes),
     log,
   };
 }
 
+/** The routes of the edit API, whose CORS follows the `corsOrigins` allowlist. */
+const EDIT_ROUTES = ["/v1/edits", "/v1/edits/*", "/v1/images/*"];
+/** Public routes, readable from every origin. */
+const PUBLIC_ROUTES = ["/v1/models", "/v1/models/*", "/models/*", "/sdk/*", "/openapi.json"];
+
 /**
  * The middleware every route shares: request ids, client ids, request logs, secure headers,
- * CORS (API, models, SDK), CORP on the API, and on the submission routes API keys, the rate
- * limit and the body limit.
+ * CORS (every origin on the public routes, the allowlist on the edit routes), CORP on the API,
+ * and on the submission routes API keys, the rate limit and the body reader.
  */
 function useMiddleware(app: Hono<ServerEnv>, options: ResolvedServerOptions, log: Logger): void {
   app.use(requestId());
@@ -143,33 +163,45 @@ function useMiddleware(app: Hono<ServerEnv>, options: ResolvedServerOptions, log
     crossOriginOpenerPolicy: false,
     strictTransportSecurity: false,
   }));
-  const crossOrigin = cors({
-    origin: options.corsOrigins,
-    allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
-    allowHeaders: [
-      "Authorization",
-      "Content-Type",
-      "If-None-Match",
-      "If-Range",
-      "Prefer",
-      "Range",
-      "X-Request-Id",
-    ],
-    exposeHeaders: EXPOSED_HEADERS,
-    maxAge: 600,
-  });
-  for (const path of ["/v1/*", "/models/*", "/sdk/*", "/openapi.json"]) app.use(path, crossOrigin);
+  const crossOrigin = (origin: string[] | "*") =>
+    cors({
+      origin,
+      allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "If-None-Match",
+        "If-Range",
+        "Prefer",
+        "Range",
+        "X-Request-Id",
+      ],
+      exposeHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    });
+  for (const path of PUBLIC_ROUTES) app.use(path, crossOrigin("*"));
+  if (options.corsOrigins === "*" || options.corsOrigins.length > 0) {
+    for (const path of EDIT_ROUTES) app.use(path, crossOrigin(options.corsOrigins));
+  }
   app.use("/v1/*", async (c, next) => {
     c.header("Cross-Origin-Resource-Policy", "cross-origin");
     await next();
   });
   const auth = apiKeyAuth({ apiKeys: options.apiKeys, trustProxy: options.trustProxy });
-  for (const path of ["/v1/edits", "/v1/edits/*", "/v1/images/*"]) app.use(path, auth);
+  for (const path of EDIT_ROUTES) app.use(path, auth);
   const submissions = ["/v1/edits", "/v1/images/edits"];
   if (options.rateLimit !== false) {
     app.on("POST", submissions, rateLimit(new RateLimiter(options.rateLimit)));
   }
-  app.on("POST", submissions, limitBody(options.limits.maxBodyBytes));
+  const { maxBodyBytes, bodyTimeoutMs, bodyIdleMs, maxUploads } = options.limits;
+  app.on(
+    "POST",
+    submissions,
+    bufferBody(
+      { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs, idleMs: bodyIdleMs },
+      new UploadGate(maxUploads),
+    ),
+  );
 }
 
 /**
@@ -204,7 +236,7 @@ export function createApp(options: ServerOptions): EditServer {
 
   const app = new Hono<ServerEnv>();
   app.onError(handleError(log));
-  app.notFound(notFound);
+  app.notFound(methodNotAllowed(app));
   useMiddleware(app, resolved, log);
   app.route("/", healthRoutes(services, () => settled));
   app.route("/", modelRoutes(services));
@@ -222,6 +254,7 @@ export function createApp(options: ServerOptions): EditServer {
       const s = await startup.catch(() => null);
       if (s === null) return;
       await s.worker?.stop();
+      s.images.close();
       await Promise.allSettled([...s.engines.values()].map((engine) => engine.dispose()));
       if (typeof resolved.kv === "string") s.store.kv.close();
     },

@@ -17,6 +17,8 @@ export interface ServerVariables {
   requestId: string;
   /** Who is calling: `key:<digest>` for an API key, else `ip:<address>`. */
   clientId: string;
+  /** The request body, read by the body middleware of the submission routes. */
+  body?: Uint8Array;
   /** The stable error code of an error response, for the request log. */
   errorCode?: string;
 }

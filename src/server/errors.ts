@@ -29,6 +29,32 @@ export function errorResponse(
   return c.json(error.toJSON(), error.status as ContentfulStatusCode);
 }
 
+/** Longest piece of client text (an id, a field name, a path) repeated in errors and logs. */
+export const MAX_ECHO_CHARS = 64;
+/** Most names an error lists; the rest are counted. */
+export const MAX_LISTED = 10;
+
+/**
+ * `text` cut to `max` characters (with "…" and the full length when cut), so a client cannot
+ * make errors and logs repeat an arbitrarily long value.
+ *
+ * @example
+ * ```ts
+ * import { clip } from "./errors.ts";
+ *
+ * console.log(clip("x".repeat(100), 8)); // xxxxxxxx… (100 characters)
+ * ```
+ */
+export function clip(text: string, max: number = MAX_ECHO_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
+/** Names, each clipped, the first {@linkcode MAX_LISTED} of them with a count of the rest. */
+export function nameList(names: readonly string[]): string {
+  const listed = names.slice(0, MAX_LISTED).map((name) => clip(name)).join(", ");
+  return names.length > MAX_LISTED ? `${listed} and ${names.length - MAX_LISTED} more` : listed;
+}
+
 /** Shorthand for `errorResponse(c, new EditMGTError(code, message))`. */
 export function fail(
   c: Context<ServerEnv>,
@@ -53,7 +79,7 @@ function codeOfStatus(status: number): ErrorCode {
 export function handleError(log: Logger): ErrorHandler<ServerEnv> {
   return (error, c) => {
     if (error instanceof EditMGTError) {
-      if (error.status >= 500) {
+      if (error.status >= 500 && error.code !== "busy") {
         log({ level: "error", msg: "request failed", requestId: c.get("requestId"), error });
       }
       return errorResponse(c, error);
@@ -74,4 +100,4 @@ export function handleError(log: Logger): ErrorHandler<ServerEnv> {
 
 /** Unknown routes: `404 not_found`. */
 export const notFound: NotFoundHandler<ServerEnv> = (c) =>
-  fail(c, "not_found", `no route for ${c.req.method} ${c.req.path}`);
+  fail(c, "not_found", `no route for ${c.req.method} ${clip(c.req.path)}`);

@@ -25,8 +25,30 @@ export interface ServerLimits {
   maxInstructionChars: number;
   /** Most images one OpenAI-style request may ask for with `n` (default 4). */
   maxImagesPerRequest: number;
-  /** Largest output side of an OpenAI-style `size` (default 4096). */
+  /** Largest output side of an OpenAI-style `size` and of the result's `?size=` (default 4096). */
   maxOutputSide: number;
+  /**
+   * Longest a request body may take to arrive (default 60 s); then `408 request_timeout` and the
+   * connection is closed.
+   */
+  bodyTimeoutMs: number;
+  /** Longest pause between two chunks of a request body (default 10 s); then as above. */
+  bodyIdleMs: number;
+  /**
+   * Request bodies read at once (default 16); one more gets `503 busy` with `Retry-After`.
+   * With `maxBodyBytes`, this bounds the memory that uploads hold.
+   */
+  maxUploads: number;
+  /**
+   * Decoded pixels held at once over every request and job in flight (default 4 x 4096 x 4096,
+   * 268 MB of RGBA): edits running, results being resized and encoded, OpenAI masks. Work past
+   * it waits in line; see `maxImageTasksWaiting`.
+   */
+  maxPixelsInFlight: number;
+  /** Image tasks that may wait for the pixel budget (default 32); one more gets `503 busy`. */
+  maxImageTasksWaiting: number;
+  /** Bytes of re-encoded results (other formats and sizes) kept for reuse (default 64 MiB). */
+  resultCacheBytes: number;
 }
 
 /** The job queue. Every field has a default. */
@@ -95,8 +117,23 @@ export interface ServerOptions {
   rateLimit?: RateLimitOptions | false;
   /** Use the first `X-Forwarded-For` address as the client IP (behind a proxy). Default false. */
   trustProxy?: boolean;
-  /** Origins allowed by CORS (default `"*"`). */
+  /**
+   * Web origins (`https://app.example`) whose pages may call the edit routes (`/v1/edits...`,
+   * `/v1/images/edits`) cross-origin. Default: `"*"` (any page) while the server has no API
+   * keys, and none once it has keys, so that a key cannot be used from any web page; `"*"`
+   * together with API keys is refused. Models, the SDK and the OpenAPI document are public to
+   * every origin either way.
+   */
   corsOrigins?: string[] | "*";
+  /**
+   * The server's public base URL (`https://edits.example.com`, or with a path prefix), from
+   * which the absolute URLs it returns are built (`Location`, job `urls`, the OpenAI `url`).
+   * Default: none, and those URLs are paths (`/v1/edits/...`) relative to the request. The
+   * `Host` header is never used.
+   */
+  publicUrl?: string | URL;
+  /** Workers of the image pool, which encodes and resizes images (default 1 per 2 cores, 1-4). */
+  imageWorkers?: number;
   /** Request limits. */
   limits?: Partial<ServerLimits>;
   /** Job queue settings. */
@@ -127,8 +164,12 @@ export interface ResolvedServerOptions {
   rateLimit: RateLimitOptions | false;
   /** See {@linkcode ServerOptions.trustProxy}. */
   trustProxy: boolean;
-  /** See {@linkcode ServerOptions.corsOrigins}. */
+  /** See {@linkcode ServerOptions.corsOrigins}: the resolved allowlist (empty: no origin). */
   corsOrigins: string[] | "*";
+  /** See {@linkcode ServerOptions.publicUrl}: without a trailing slash, or "" for none. */
+  publicUrl: string;
+  /** See {@linkcode ServerOptions.imageWorkers}. */
+  imageWorkers: number;
   /** See {@linkcode ServerOptions.limits}. */
   limits: ServerLimits;
   /** See {@linkcode ServerOptions.queue}. */
@@ -146,6 +187,12 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxInstructionChars: MAX_PROMPT_CHARS,
   maxImagesPerRequest: 4,
   maxOutputSide: 4096,
+  bodyTimeoutMs: 60_000,
+  bodyIdleMs: 10_000,
+  maxUploads: 16,
+  maxPixelsInFlight: 4 * 4096 * 4096,
+  maxImageTasksWaiting: 32,
+  resultCacheBytes: 64 * 1024 * 1024,
 };
 
 /** The default queue settings. */
@@ -166,6 +213,36 @@ export const DEFAULT_RATE_LIMIT: RateLimitOptions = { requests: 60, windowMs: 60
 function withDefaults<T extends object>(defaults: T, given: Partial<T> = {}): T {
   const defined = Object.entries(given).filter(([, value]) => value !== undefined);
   return { ...defaults, ...Object.fromEntries(defined) };
+}
+
+/** The CORS allowlist of the edit routes (see {@linkcode ServerOptions.corsOrigins}). */
+function corsAllowlist(origins: string[] | "*" | undefined, apiKeys: string[]): string[] | "*" {
+  if (origins === undefined) return apiKeys.length > 0 ? [] : "*";
+  if (origins === "*" && apiKeys.length > 0) {
+    throw new TypeError(
+      'createApp: corsOrigins "*" with API keys would let any web page use a key; ' +
+        'list the origins that may (corsOrigins: ["https://app.example"])',
+    );
+  }
+  if (origins === "*") return origins;
+  for (const origin of origins) {
+    if (origin === "*" || new URL(origin).origin !== origin) {
+      throw new TypeError(
+        `createApp: corsOrigins must be origins such as https://app.example, got "${origin}"`,
+      );
+    }
+  }
+  return origins;
+}
+
+/** The public base URL without its trailing slash; "" when none. */
+function publicBase(url: string | URL | undefined): string {
+  if (url === undefined || url === "") return "";
+  const parsed = new URL(url);
+  if (!/^https?:$/.test(parsed.protocol) || parsed.search !== "" || parsed.hash !== "") {
+    throw new TypeError(`createApp: publicUrl must be an http(s) URL without query, got ${url}`);
+  }
+  return parsed.href.replace(/\/+$/, "");
 }
 
 /** Fills in the defaults of `options` and checks what cannot work. */
@@ -190,7 +267,10 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     apiKeys: options.apiKeys ?? [],
     rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
     trustProxy: options.trustProxy ?? false,
-    corsOrigins: options.corsOrigins ?? "*",
+    corsOrigins: corsAllowlist(options.corsOrigins, options.apiKeys ?? []),
+    publicUrl: publicBase(options.publicUrl),
+    imageWorkers: options.imageWorkers ??
+      Math.max(1, Math.min(4, Math.floor(navigator.hardwareConcurrency / 2))),
     limits,
     queue,
     static: { web: "examples/web", sdk: "dist/sdk", ...options.static },

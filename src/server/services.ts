@@ -8,6 +8,10 @@
 
 import type { Engine } from "../engine/engine.ts";
 import { EditMGTError } from "../errors/mod.ts";
+import { clip } from "./errors.ts";
+import type { PixelBudget } from "./images/budget.ts";
+import type { EncodedCache } from "./images/cache.ts";
+import type { ImagePool } from "./images/pool.ts";
 import type { JobStore } from "./jobs/store.ts";
 import type { JobWorker } from "./jobs/worker.ts";
 import type { Logger } from "./logging/index.ts";
@@ -30,6 +34,12 @@ export interface ServerServices {
   store: JobStore;
   /** This process's queue consumer, if it runs jobs. */
   worker: JobWorker | null;
+  /** Decoded pixels in flight, over every request and job. */
+  budget: PixelBudget;
+  /** The Workers that encode and resize images. */
+  images: ImagePool;
+  /** Results already re-encoded in another format or size. */
+  results: EncodedCache;
   /** Log sink. */
   log: Logger;
 }
@@ -51,8 +61,8 @@ export function findModel(services: ServerServices, id: string | undefined): Ser
   if (model === undefined) {
     throw new EditMGTError(
       "model_not_found",
-      `no model "${id}" here; GET /v1/models lists the ones served`,
-      { details: { model: id } },
+      `no model "${clip(String(id))}" here; GET /v1/models lists the ones served`,
+      { details: { model: clip(String(id)) } },
     );
   }
   return model;

@@ -21,7 +21,7 @@ const totalBytes = MODEL_FILES.reduce((sum, file) => sum + file.bytes, 0);
 
 browserTest({
   name: "demo page on WASM in Chromium",
-  async fn(t, { app, profile, page, demo }) {
+  async fn(t, { profile, page, demo }) {
     await t.step(
       "a cold load downloads every model file once, with one byte progress",
       async () => {
@@ -173,18 +173,22 @@ browserTest({
     await t.step(
       "a corrupted cached file is detected by its hash and downloaded again",
       async () => {
-        const corrupted = MODEL_FILES.reduce((a, b) => (a.bytes > b.bytes ? a : b)).path;
-        await page.evaluate(async ([manifestPath, file]) => {
-          const cache = await caches.open("editmgt-models");
-          const url = new URL(file, new URL(manifestPath, location.href)).href;
-          const stored = (await cache.match(url))!;
-          const bytes = new Uint8Array(await stored.arrayBuffer());
+        const corrupted = MODEL_FILES.reduce((a, b) => (a.bytes > b.bytes ? a : b));
+        // Files live in the OPFS by sha256, in parts (a small file is one part).
+        await page.evaluate(async (sha256) => {
+          const root = await navigator.storage.getDirectory();
+          const folder = await (await root.getDirectoryHandle("editmgt-models"))
+            .getDirectoryHandle(sha256);
+          const handle = await folder.getFileHandle("part-0");
+          const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
           bytes[bytes.length >> 1] ^= 0xff;
-          await cache.put(url, new Response(bytes, { headers: stored.headers }));
-        }, [app.manifest, corrupted]);
+          const writable = await handle.createWritable();
+          await writable.write(bytes);
+          await writable.close();
+        }, corrupted.sha256);
         profile.modelRequests.length = 0;
         await demo.open("wasm");
-        assert.deepEqual(modelFiles(profile.modelRequests), [corrupted]);
+        assert.deepEqual(modelFiles(profile.modelRequests), [corrupted.path]);
         await demo.pickSample(0);
         await demo.edit();
       },

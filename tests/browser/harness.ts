@@ -26,10 +26,17 @@ const path = (relative: string) => decodeURIComponent(new URL(relative, ROOT).pa
 /** The model the tests load: the random-weights tiny package (always in the repository). */
 export const MODEL_DIR = "tests/fixtures/tiny-random";
 
-/** The files of {@linkcode MODEL_DIR}'s manifest (paths relative to the model folder). */
-export const MODEL_FILES: readonly { path: string; bytes: number }[] = JSON.parse(
+/** A file of a manifest: path relative to the model folder, size and sha256. */
+export interface ModelFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** The files of {@linkcode MODEL_DIR}'s manifest. */
+export const MODEL_FILES: readonly ModelFile[] = JSON.parse(
   await Deno.readTextFile(path(`${MODEL_DIR}/manifest.json`)),
-).components.flatMap((component: { files: { path: string; bytes: number }[] }) => component.files);
+).components.flatMap((component: { files: ModelFile[] }) => component.files);
 
 const SERVER_ENTRY = "examples/server/main.ts";
 

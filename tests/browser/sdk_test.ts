@@ -151,10 +151,15 @@ browserTest({
         });
         await editor.edit({ image: new ImageData(40, 30), instruction: "make it red", steps: 2 });
         await editor.dispose();
-        return { caches: await caches.keys(), downloads: downloads.length };
+        const folders: string[] = [];
+        for await (const name of (await navigator.storage.getDirectory()).keys()) {
+          folders.push(name);
+        }
+        return { folders, caches: await caches.keys(), downloads: downloads.length };
       }, [SDK, app.manifest]);
-      // The earlier steps filled "editmgt-models"; this editor used no cache of its own.
-      assert.deepEqual(stored.caches, ["editmgt-models"]);
+      // The earlier steps filled the OPFS folder "editmgt-models"; this editor stored nothing.
+      assert.deepEqual(stored.folders, ["editmgt-models"]);
+      assert.deepEqual(stored.caches, []);
       assert.ok(stored.downloads > 0);
       assert.equal(modelFiles(profile.modelRequests).length, MODEL_FILES.length);
     });

@@ -111,6 +111,8 @@ const USAGE: [string, string[]][] = [
   ["zero threads", [input, instruction, "-o", "x.png", "--threads", "0"]],
   ["an unknown dtype", [input, instruction, "-o", "x.png", "--dtype", "q8"]],
   ["a malformed dtype record", [input, instruction, "-o", "x.png", "--dtype", "transformer="]],
+  ["an unknown fit", [input, instruction, "-o", "x.png", "--fit", "stretch"]],
+  ["an unknown memory policy", [input, instruction, "-o", "x.png", "--memory", "lots"]],
 ];
 
 for (const [what, args] of USAGE) {
@@ -143,6 +145,30 @@ for (const [what, args] of BAD_INPUT) {
     await assert.rejects(Deno.stat(`${folder}/never.png`), Deno.errors.NotFound);
   });
 }
+
+Deno.test("--fit pad and --memory release edit at the input's size", async () => {
+  const output = `${folder}/padded.png`;
+  const run = await cli(
+    input,
+    instruction,
+    "-o",
+    output,
+    "--steps",
+    "2",
+    "--fit",
+    "pad",
+    "--memory",
+    "release",
+    "--lambda",
+    "1",
+    "--model",
+    MODEL,
+  );
+  assert.equal(run.code, 0, run.stderr);
+  const edited = await decodeImage(await Deno.readFile(output));
+  const original = await decodeImage(await Deno.readFile(input));
+  assert.deepEqual(edited.data, original.data, "lambda 1: the input, exactly");
+});
 
 Deno.test("--dtype loads the weights asked for and the summary names them", async () => {
   await using pkg = await buildVariantPackage();

@@ -82,6 +82,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: 'memory "release" and fit "pad" reach the worker: the edit matches the in-thread one',
+  ...ORT_SANITIZERS,
+  async fn() {
+    const padded = { ...input, options: { ...input.options, fit: "pad" as const } };
+    const results = await Promise.all([true, false].map(async (worker) => {
+      const engine = createEngine({
+        manifest: TINY_RANDOM,
+        device: "node",
+        worker,
+        memory: "release",
+      });
+      try {
+        await engine.ready;
+        return await engine.edit(padded);
+      } finally {
+        await engine.dispose();
+      }
+    }));
+    assert.deepEqual(results[0].image.data, results[1].image.data);
+    const kept = await withEngine(false, (engine) => engine.edit(padded));
+    assert.deepEqual(results[0].image.data, kept.image.data, "release edits as keep does");
+    const squashed = await withEngine(false, (engine) => engine.edit(input));
+    assert.notDeepEqual(squashed.mask.data, kept.mask.data, "pad is not squash");
+  },
+});
+
+Deno.test({
   name: "the worker engine loads the dtype asked for and reports it on ready and in results",
   ...ORT_SANITIZERS,
   async fn() {

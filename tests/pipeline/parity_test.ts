@@ -75,7 +75,7 @@ for (const parity of golden.cases) {
         assert.deepEqual(ours, float32(step.gumbelUniform), "Gumbel uniforms differ");
       }
 
-      const before = { text: backend.runs.text.length, step: backend.runs.step.length };
+      const before = { step: backend.runs.step.length };
       const image = await Deno.readFile(new URL(parity.image, GOLDEN));
       const grid = pipeline.manifest.vq.grid;
       await pipeline.edit({
@@ -86,9 +86,10 @@ for (const parity of golden.cases) {
         options: { ...parity.options, negativePrompt: parity.negativePrompt },
       });
 
-      const textRuns = backend.runs.text.slice(before.text).map((feeds) => ids(feeds, "input_ids"));
-      assert.deepEqual(textRuns.at(-1), parity.inputIds.instruction, "instruction ids");
-      if (textRuns.length === 2) assert.deepEqual(textRuns[0], parity.inputIds.negative);
+      // Prompt features are cached per text: an earlier case may have encoded these prompts.
+      const encoded = backend.runs.text.map((feeds) => ids(feeds, "input_ids").join());
+      assert.ok(encoded.includes(parity.inputIds.instruction.join()), "instruction ids");
+      assert.ok(encoded.includes(parity.inputIds.negative.join()), "negative prompt ids");
 
       const stepRuns: NamedTensors[] = backend.runs.step.slice(before.step);
       assert.equal(stepRuns.length, parity.steps.length);

@@ -147,6 +147,21 @@ const broken: [string, (m: Manifest) => void, string][] = [
     "components.0.files.0.path",
   ],
   ["negative bytes", (m) => (m.components[0].files[0].bytes = -1), "components.0.files.0.bytes"],
+  [
+    "part hashes that do not cover the file",
+    (
+      m,
+    ) => (m.components[0].files[0].parts = {
+      bytes: 64,
+      sha256: ["ab".repeat(32), "cd".repeat(32)],
+    }),
+    "components.0.files.0.parts.sha256",
+  ],
+  [
+    "a part size that is not a multiple of 64",
+    (m) => (m.components[0].files[0].parts = { bytes: 100, sha256: ["ab".repeat(32)] }),
+    "components.0.files.0.parts.bytes",
+  ],
   ["no files", (m) => (m.components[0].files = []), "components.0.files"],
   ["mask id inside the codebook", (m) => (m.vq.maskTokenId = 12), "vq.maskTokenId"],
   [
@@ -198,6 +213,11 @@ const broken: [string, (m: Manifest) => void, string][] = [
     "zero peak bytes",
     (m) => (m.components[4].variants = [{ ...variant("q4"), peakBytes: 0 }]),
     "components.4.variants.0.peakBytes",
+  ],
+  [
+    "a fractional maxTensorBytes",
+    (m) => (m.components[4].variants = [{ ...variant("q4"), maxTensorBytes: 1.5 }]),
+    "components.4.variants.0.maxTensorBytes",
   ],
   [
     "a shared path with other bytes",

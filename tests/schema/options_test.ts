@@ -22,6 +22,7 @@ Deno.test("edit options: every field is optional and sensible values pass", () =
     rows: "keywords",
     focus: "the cat",
     composite: false,
+    fit: "pad",
   };
   assert.deepEqual(parseWith(EditOptionsSchema, options), options);
 });
@@ -37,6 +38,7 @@ const badOptions: [string, Record<string, unknown>][] = [
   ["seed", { seed: -3 }],
   ["schedule", { schedule: "square" }],
   ["rows", { rows: "some" }],
+  ["fit", { fit: "stretch" }],
   ["", { colour: "red" }],
 ];
 

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import type { EditorProgress } from "../../sdk/result.ts";
 import { modelCache } from "../../sdk/cache.ts";
+import { deleteFile, openStore } from "../../sdk/store.ts";
 import { createEditor } from "../../sdk/editor.ts";
 import { buildVariantPackage, FAKE_INT8_FOLDER } from "../_shared/variant_package.ts";
 const sanitizers = { sanitizeOps: false, sanitizeResources: false } as const;
@@ -51,8 +52,11 @@ Deno.test({
       assert.deepEqual(events.at(-1), { type: "ready", device: "wasm", dtypes: editor.dtypes });
       // Stored: the tokenizer and one file set per graph (the int8 transformer) make it whole.
       assert.ok(await modelCache(cacheName).has(new URL(MODEL, server.url)));
-      const cache = await caches.open(cacheName);
-      await cache.delete(new URL(`${MODEL}${FAKE_INT8_FOLDER}/transformer.onnx`, server.url));
+      const store = (await openStore(cacheName, "cache"))!;
+      const manifest = JSON.parse(await Deno.readTextFile(`${pkg.folder}/manifest.json`));
+      const int8 = manifest.components.find((c: { name: string }) => c.name === "transformer")
+        .variants.find((variant: { dtype: string }) => variant.dtype === "int8");
+      await deleteFile(store, int8.files[0].sha256);
       assert.equal(await modelCache(cacheName).has(new URL(MODEL, server.url)), false);
     } finally {
       await caches.delete(cacheName);

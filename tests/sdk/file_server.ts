@@ -1,7 +1,9 @@
 /**
- * A small static file server for SDK tests: serves folders under URL prefixes with Range/206 and
- * ETags, records every request, and misbehaves on demand (error status, HTML answers, bodies
- * that break off, end early or stall, flipped bytes, Range ignored).
+ * A small static file server for SDK tests: serves folders under URL prefixes, streamed from disk
+ * (files of hundreds of MB), with Range/206 (`bytes=N-` and `bytes=A-B`), ETags and, on demand,
+ * CORS for pages of another origin. It records every request with the bytes its body actually
+ * sent, and misbehaves on demand (error status, HTML answers, bodies that break off, end early
+ * or stall, flipped bytes, Range ignored).
  *
  * @module
  */
@@ -13,7 +15,10 @@ export type Fault =
   | { kind: "break-after"; bytes: number }
   | { kind: "stall-after"; bytes: number }
   | { kind: "end-after"; bytes: number }
+  /** Flips the byte at file offset `at` in every answer that holds it. */
   | { kind: "flip-byte"; at: number }
+  /** Flips the byte at file offset `at` in the first answer that holds it, then goes away. */
+  | { kind: "flip-byte-once"; at: number }
   | { kind: "ignore-range" };
 
 /** One request the server saw. */
@@ -24,18 +29,32 @@ export interface SeenRequest {
   range: string | null;
   /** The status answered. */
   status: number;
+  /** File offset of the body's first byte. */
+  start: number;
+  /** Body bytes sent so far (a body the client drops stops counting). */
+  sent: number;
 }
 
 /** A running file server. */
 export interface FileServer {
   /** Its origin, with a trailing slash. */
   url: URL;
-  /** Every request so far. */
+  /** Every request so far (CORS preflights left out). */
   requests: SeenRequest[];
   /** Faults by URL path; each applies to every request of its path until deleted. */
   faults: Map<string, Fault>;
   /** Stops the server. */
   close(): Promise<void>;
+}
+
+/** Options for {@linkcode serveFiles}. */
+export interface ServeOptions {
+  /** Extra headers on every answer. */
+  headers?: Record<string, string>;
+  /** Answer CORS preflights (Range and If-Range allowed) and let any origin read answers. */
+  cors?: boolean;
+  /** Send ETags (size and modification time) and honour If-Range; default true. */
+  etags?: boolean;
 }
 
 const TYPES: Record<string, string> = {
@@ -50,22 +69,40 @@ const TYPES: Record<string, string> = {
   ".svg": "image/svg+xml",
 };
 
-/**
- * Serves `mounts` (URL prefix -> folder path) on a free loopback port. Extra `headers` go on
- * every answer.
- */
-export function serveFiles(
-  mounts: Record<string, string>,
-  headers: Record<string, string> = {},
-): FileServer {
+const CORS_HEADERS = {
+  "access-control-allow-origin": "*",
+  "access-control-expose-headers": "content-range, content-length, etag, accept-ranges",
+};
+
+/** Serves `mounts` (URL prefix -> folder path) on a free loopback port. */
+export function serveFiles(mounts: Record<string, string>, options: ServeOptions = {}): FileServer {
   const requests: SeenRequest[] = [];
   const faults = new Map<string, Fault>();
+  const extraHeaders = { ...options.headers, ...(options.cors ? CORS_HEADERS : {}) };
   let closed = false;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    if (options.cors && req.method === "OPTIONS") {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...CORS_HEADERS,
+          "access-control-allow-methods": "GET, HEAD",
+          "access-control-allow-headers": "range, if-range",
+          "access-control-max-age": "600",
+        },
+      });
+    }
     const path = new URL(req.url).pathname;
-    const range = req.headers.get("range");
-    const response = await answer(req, path, mounts, faults, headers);
-    requests.push({ path, range, status: response.status });
+    const seen: SeenRequest = {
+      path,
+      range: req.headers.get("range"),
+      status: 0,
+      start: 0,
+      sent: 0,
+    };
+    const response = await answer(req, seen, mounts, faults, extraHeaders, options.etags ?? true);
+    seen.status = response.status;
+    requests.push(seen);
     return response;
   });
   return {
@@ -83,82 +120,116 @@ export function serveFiles(
 
 async function answer(
   req: Request,
-  path: string,
+  seen: SeenRequest,
   mounts: Record<string, string>,
   faults: Map<string, Fault>,
   extraHeaders: Record<string, string>,
+  etags: boolean,
 ): Promise<Response> {
+  const { path } = seen;
   const file = resolve(path, mounts);
   const fault = faults.get(path);
-  if (fault?.kind === "status") return new Response("failure", { status: fault.status });
+  if (fault?.kind === "status") {
+    return new Response("failure", { status: fault.status, headers: extraHeaders });
+  }
   if (fault?.kind === "html") {
     return new Response("<!doctype html><title>Not here</title>", {
-      headers: { "content-type": "text/html" },
+      headers: { ...extraHeaders, "content-type": "text/html" },
     });
   }
-  let bytes: Uint8Array;
+  let stat: Deno.FileInfo;
   try {
-    bytes = await Deno.readFile(file ?? "");
+    stat = await Deno.stat(file ?? "");
+    if (!stat.isFile) throw new Error("not a file");
   } catch {
-    return new Response("not found", { status: 404 });
+    return new Response("not found", { status: 404, headers: extraHeaders });
   }
-  if (fault?.kind === "flip-byte") {
-    bytes = bytes.slice();
-    bytes[fault.at] ^= 0xff;
-  }
-  const etag = `"${bytes.byteLength}-${await shortHash(bytes)}"`;
+  const size = stat.size;
+  const etag = etags ? `"${size}-${stat.mtime?.getTime() ?? 0}"` : null;
   const headers = new Headers({
     ...extraHeaders,
     "content-type": TYPES[extension(file!)] ?? "application/octet-stream",
     "accept-ranges": "bytes",
-    etag,
     "cache-control": "no-cache",
   });
+  if (etag !== null) headers.set("etag", etag);
   let status = 200;
-  let body = bytes;
-  const range = /^bytes=(\d+)-$/.exec(req.headers.get("range") ?? "");
+  let start = 0;
+  let end = size;
+  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.get("range") ?? "");
   const ifRange = req.headers.get("if-range");
   if (range && fault?.kind !== "ignore-range" && (ifRange === null || ifRange === etag)) {
-    const start = Number(range[1]);
-    if (start >= bytes.byteLength) {
+    start = Number(range[1]);
+    end = range[2] === "" ? size : Math.min(size, Number(range[2]) + 1);
+    if (start >= size || start >= end) {
       return new Response(null, {
         status: 416,
-        headers: { "content-range": `bytes */${bytes.byteLength}` },
+        headers: { ...extraHeaders, "content-range": `bytes */${size}` },
       });
     }
     status = 206;
-    body = bytes.subarray(start);
-    headers.set("content-range", `bytes ${start}-${bytes.byteLength - 1}/${bytes.byteLength}`);
+    headers.set("content-range", `bytes ${start}-${end - 1}/${size}`);
   }
-  if (
-    fault?.kind === "break-after" || fault?.kind === "stall-after" || fault?.kind === "end-after"
-  ) {
-    return new Response(partialBody(body, fault.bytes, fault.kind), { status, headers });
+  seen.start = start;
+  if (req.method === "HEAD") return new Response(null, { status, headers });
+  let flipAt: number | null = null;
+  if (fault?.kind === "flip-byte" || fault?.kind === "flip-byte-once") {
+    if (fault.at >= start && fault.at < end) {
+      flipAt = fault.at;
+      if (fault.kind === "flip-byte-once") faults.delete(path);
+    }
   }
-  headers.set("content-length", String(body.byteLength));
-  return new Response(req.method === "HEAD" ? null : body as Uint8Array<ArrayBuffer>, {
-    status,
-    headers,
-  });
+  const limit = fault?.kind === "break-after" || fault?.kind === "stall-after" ||
+      fault?.kind === "end-after"
+    ? fault
+    : null;
+  if (limit === null) headers.set("content-length", String(end - start));
+  const body = fileBody(file!, start, end, seen, flipAt, limit);
+  return new Response(body, { status, headers });
 }
 
-/** A body that sends `bytes` bytes of `data`, then fails, ends or never ends. */
-function partialBody(
-  data: Uint8Array,
-  bytes: number,
-  kind: "break-after" | "stall-after" | "end-after",
+/**
+ * Bytes `[start, end)` of `file` as a stream, counting what it hands out in `seen.sent`; with a
+ * `limit`, it sends that many bytes and then fails, ends or never ends.
+ */
+function fileBody(
+  file: string,
+  start: number,
+  end: number,
+  seen: SeenRequest,
+  flipAt: number | null,
+  limit: { kind: "break-after" | "stall-after" | "end-after"; bytes: number } | null,
 ): ReadableStream<Uint8Array> {
-  let sent = false;
+  const stop = limit === null ? end : Math.min(end, start + limit.bytes);
+  let handle: Deno.FsFile | null = null;
+  let position = start;
   return new ReadableStream({
     async pull(controller) {
-      if (!sent) {
-        sent = true;
-        controller.enqueue(data.slice(0, bytes));
-        return;
+      if (position >= stop) {
+        handle?.close();
+        handle = null;
+        if (limit === null || limit.kind === "end-after") return controller.close();
+        if (limit.kind === "stall-after") return await new Promise(() => {});
+        return controller.error(new Error("connection reset by the test server"));
       }
-      if (kind === "stall-after") return await new Promise(() => {});
-      if (kind === "end-after") return controller.close();
-      controller.error(new Error("connection reset by the test server"));
+      if (handle === null) {
+        handle = await Deno.open(file);
+        await handle.seek(start, Deno.SeekMode.Start);
+      }
+      const chunk = new Uint8Array(Math.min(1 << 20, stop - position));
+      const read = await handle.read(chunk);
+      if (read === null) throw new Error(`${file} ended early`);
+      const bytes = chunk.subarray(0, read);
+      if (flipAt !== null && flipAt >= position && flipAt < position + read) {
+        bytes[flipAt - position] ^= 0xff;
+      }
+      position += read;
+      seen.sent += read;
+      controller.enqueue(bytes);
+    },
+    cancel() {
+      handle?.close();
+      handle = null;
     },
   });
 }
@@ -176,11 +247,4 @@ function resolve(path: string, mounts: Record<string, string>): string | null {
 function extension(path: string): string {
   const dot = path.lastIndexOf(".");
   return dot < 0 ? "" : path.slice(dot);
-}
-
-async function shortHash(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
-  );
-  return Array.from(digest.subarray(0, 8), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

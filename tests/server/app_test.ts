@@ -54,6 +54,72 @@ Deno.test("API keys: edit routes need a valid bearer key; models stay public", a
   }
 });
 
+/** The CORS answer of `app` to a preflight of `path` from `origin`. */
+async function preflight(app: EditServer, path: string, origin: string) {
+  const response = await app.request(path, {
+    method: "OPTIONS",
+    headers: {
+      origin,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "authorization",
+    },
+  });
+  await response.body?.cancel();
+  return response.headers.get("access-control-allow-origin");
+}
+
+Deno.test("CORS: the edit routes follow the allowlist; no origin by default once keys are set", async () => {
+  const page = "https://app.example";
+  const open = await routesApp();
+  try {
+    assert.equal(await preflight(open.app, "/v1/edits", page), "*", "no keys: any page");
+  } finally {
+    await open.app.close();
+  }
+  const keyed = await routesApp({ apiKeys: ["secret"] });
+  try {
+    for (const path of ["/v1/edits", "/v1/images/edits", "/v1/edits/x/result"]) {
+      assert.equal(await preflight(keyed.app, path, page), null, `keys: no page may call ${path}`);
+    }
+    assert.equal(await preflight(keyed.app, "/v1/models", page), "*", "models stay public");
+  } finally {
+    await keyed.app.close();
+  }
+  const listed = await routesApp({ apiKeys: ["secret"], corsOrigins: [page] });
+  try {
+    assert.equal(await preflight(listed.app, "/v1/edits", page), page);
+    assert.equal(await preflight(listed.app, "/v1/edits", "https://evil.example"), null);
+  } finally {
+    await listed.app.close();
+  }
+  assert.throws(
+    () => createApp({ models: [FIXTURE_MODEL], apiKeys: ["secret"], corsOrigins: "*" }),
+    /any web page/,
+  );
+  assert.throws(
+    () => createApp({ models: [FIXTURE_MODEL], corsOrigins: ["https://app.example/path"] }),
+    /origins/,
+  );
+});
+
+Deno.test("public URL: Location and job URLs are built from it, never from Host", async () => {
+  const { app } = await routesApp({ publicUrl: "https://edits.example/api/" });
+  try {
+    const response = await app.request("http://evil.example:6666/v1/edits", {
+      method: "POST",
+      body: editForm(png),
+      headers: { host: "evil.example:6666" },
+    });
+    assert.equal(response.status, 202);
+    const job = await response.json();
+    assert.equal(response.headers.get("location"), `https://edits.example/api/v1/edits/${job.id}`);
+    assert.equal(job.urls.result, `https://edits.example/api/v1/edits/${job.id}/result`);
+    assert.ok(!Number.isNaN(Date.parse(job.updatedAt)), "the time of the last change is shown");
+  } finally {
+    await app.close();
+  }
+});
+
 Deno.test("rate limit: submissions past the bucket get 429 rate_limited with Retry-After", async () => {
   const { app } = await routesApp({ rateLimit: { requests: 2, windowMs: 60_000 } });
   try {

@@ -13,9 +13,23 @@ import {
   unsupportedFormats,
   zeroByteFile,
 } from "../_shared/bad_images.ts";
-import { editForm, FIXTURE_ID, sourceImage, sourcePng, startServer } from "./helpers.ts";
+import {
+  editForm,
+  FIXTURE_ID,
+  rawExchange,
+  sourceImage,
+  sourcePng,
+  startServer,
+} from "./helpers.ts";
+
+/** Cancels the job of a 202 answer, so that it does not run on after the test. */
+async function cancelAfter(url: string, job: { urls: { cancel: string } }): Promise<void> {
+  await (await fetch(`${url}${job.urls.cancel}`, { method: "POST" })).body?.cancel();
+}
 
 const png = await sourcePng();
+/** The body limit of the corpus' server: room for 10,000 field names, not for more. */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const formOf = (fields: Record<string, string | Blob>) => {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.set(name, value);
@@ -41,6 +55,12 @@ interface Case {
   init?: { body?: BodyInit; headers?: Record<string, string> };
   status: number;
   code: string;
+  /** What the error message must say. */
+  message?: RegExp;
+  /** Longest the error message may be (client text is cut short in errors). */
+  maxMessage?: number;
+  /** The `Allow` header of a 405. */
+  allow?: string;
 }
 
 const mask = await encodeImage({ ...sourceImage(), width: 40, height: 48 });
@@ -71,6 +91,15 @@ const CASES: Case[] = [
     ),
     status: 400,
     code: "invalid_input",
+  },
+  {
+    name: "multipart without its closing boundary",
+    init: multipartText(
+      '--XyZ\r\ncontent-disposition: form-data; name="instruction"\r\n\r\nmake it blue\r\n',
+    ),
+    status: 400,
+    code: "invalid_input",
+    message: /malformed/,
   },
   {
     name: "truncated multipart",
@@ -134,6 +163,64 @@ const CASES: Case[] = [
     init: { body: editForm(png, { instruction: "x".repeat(2001) }) },
     status: 400,
     code: "invalid_input",
+  },
+  {
+    name: "instruction of NUL characters",
+    init: { body: editForm(png, { instruction: "\0\0\0" }) },
+    status: 400,
+    code: "invalid_input",
+    message: /empty|visible/,
+  },
+  {
+    name: "instruction of zero-width characters",
+    init: { body: editForm(png, { instruction: "\u200b\u200c\u200d\ufeff" }) },
+    status: 400,
+    code: "invalid_input",
+    message: /empty|visible/,
+  },
+  {
+    name: "JSON instruction of NUL and zero-width characters",
+    init: jsonEdit({ instruction: "\0\u200b", image: base64(png) }),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "2,001 emoji (counted as typed)",
+    init: { body: editForm(png, { instruction: "🔵".repeat(2001) }) },
+    status: 400,
+    code: "invalid_input",
+    message: /2000/,
+  },
+  {
+    name: "10,000 unknown multipart fields",
+    init: {
+      body: (() => {
+        const form = editForm(png);
+        for (let i = 0; i < 10_000; i++) form.set(`field${i}`, "x");
+        return form;
+      })(),
+    },
+    status: 400,
+    code: "invalid_input",
+    maxMessage: 1_000,
+  },
+  {
+    name: "JSON with 10,000 unknown fields",
+    init: jsonEdit({
+      instruction: "x",
+      image: base64(png),
+      ...Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, 1])),
+    }),
+    status: 400,
+    code: "invalid_input",
+    maxMessage: 1_000,
+  },
+  {
+    name: "JSON field name of 10,000 characters",
+    init: jsonEdit({ instruction: "x", image: base64(png), ["k".repeat(10_000)]: 1 }),
+    status: 400,
+    code: "invalid_input",
+    maxMessage: 1_000,
   },
   // Options: out of range and wrong types.
   {
@@ -234,8 +321,10 @@ const CASES: Case[] = [
     code: "invalid_input",
   },
   {
-    name: "PNG whose pixel data is garbage",
-    init: { body: withImage(pngWithGarbagePixels(png)) },
+    // The header is sound, so it is queued; the pixels are decoded once, in the engine's
+    // Worker, and the waiting client gets the job's error.
+    name: "PNG whose pixel data is garbage (Prefer: wait)",
+    init: { body: withImage(pngWithGarbagePixels(png)), headers: { prefer: "wait" } },
     status: 400,
     code: "invalid_input",
   },
@@ -271,7 +360,7 @@ const CASES: Case[] = [
   },
   {
     name: "body over the size limit",
-    init: { body: editForm(new Uint8Array(70_000)) },
+    init: { body: editForm(new Uint8Array(MAX_BODY_BYTES + 10)) },
     status: 413,
     code: "payload_too_large",
   },
@@ -404,7 +493,31 @@ const CASES: Case[] = [
     status: 404,
     code: "not_found",
   },
-  { name: "unknown route", method: "DELETE", path: "/v1/edits", status: 404, code: "not_found" },
+  {
+    name: "job id of 10,000 characters",
+    method: "GET",
+    path: `/v1/edits/${"a".repeat(10_000)}`,
+    status: 404,
+    code: "not_found",
+    maxMessage: 200,
+  },
+  { name: "unknown route", method: "GET", path: "/v1/nothing", status: 404, code: "not_found" },
+  ...["PUT", "DELETE", "PATCH"].map((method) => ({
+    name: `${method} on the edit route`,
+    method,
+    path: "/v1/edits",
+    status: 405,
+    code: "method_not_allowed",
+    allow: "POST",
+  })),
+  {
+    name: "DELETE on a job",
+    method: "DELETE",
+    path: "/v1/edits/0000000000000000000000000",
+    status: 405,
+    code: "method_not_allowed",
+    allow: "GET, HEAD",
+  },
   // The OpenAI-compatible endpoint.
   {
     name: "OpenAI: no prompt",
@@ -412,6 +525,23 @@ const CASES: Case[] = [
     init: openai({}),
     status: 400,
     code: "invalid_input",
+  },
+  {
+    name: "OpenAI: prompt of zero-width characters",
+    path: "/v1/images/edits",
+    init: openai({ prompt: "\u200b\u200b" }),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "OpenAI: multipart without its closing boundary",
+    path: "/v1/images/edits",
+    init: multipartText(
+      '--XyZ\r\ncontent-disposition: form-data; name="prompt"\r\n\r\nmake it blue\r\n',
+    ),
+    status: 400,
+    code: "invalid_input",
+    message: /malformed/,
   },
   {
     name: "OpenAI: no image",
@@ -473,7 +603,7 @@ const CASES: Case[] = [
 
 Deno.test(`bad-input corpus: ${CASES.length} malformed requests each get their 4xx; the server keeps serving`, async () => {
   assert.ok(CASES.length >= 30);
-  const server = await startServer({ limits: { maxBodyBytes: 64 * 1024 } });
+  const server = await startServer({ limits: { maxBodyBytes: MAX_BODY_BYTES }, rateLimit: false });
   try {
     for (const item of CASES) {
       const response = await fetch(`${server.url}${item.path ?? "/v1/edits"}`, {
@@ -485,12 +615,17 @@ Deno.test(`bad-input corpus: ${CASES.length} malformed requests each get their 4
       const body = ErrorBodySchema.parse(JSON.parse(text));
       assert.equal(body.error.code, item.code, `${item.name}: ${text}`);
       assert.ok(body.error.message.length > 0);
+      if (item.message) assert.match(body.error.message, item.message, item.name);
+      assert.ok(text.length <= (item.maxMessage ?? 100_000) + 300, `${item.name}: ${text.length}`);
+      if (item.allow) assert.equal(response.headers.get("allow"), item.allow, item.name);
       assert.ok(response.headers.get("x-request-id"), `${item.name}: request id`);
     }
     assert.ok(
       !server.logs.some((record) => record.level === "error"),
       "no request was a server error",
     );
+    const longest = Math.max(...server.logs.map((record) => JSON.stringify(record).length));
+    assert.ok(longest < 2_000, `log records stay short (longest ${longest} characters)`);
 
     const health = await fetch(`${server.url}/healthz`);
     assert.equal(health.status, 200);
@@ -510,6 +645,149 @@ Deno.test(`bad-input corpus: ${CASES.length} malformed requests each get their 4
       assert.equal(result.status, 400, query);
       assert.equal((await result.json()).error.code, code);
     }
+    const emoji = await fetch(`${server.url}/v1/edits`, {
+      method: "POST",
+      body: editForm(png, { instruction: "🔵".repeat(2000) }),
+    });
+    assert.equal(emoji.status, 202, "2,000 emoji are 2,000 characters as typed");
+    await cancelAfter(server.url, await emoji.json());
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("careless and hostile clients over raw HTTP: cut, stalled and oversized bodies, TRACE, a forged Host", async (t) => {
+  const server = await startServer({
+    rateLimit: false,
+    limits: { bodyIdleMs: 300, bodyTimeoutMs: 1_000, maxUploads: 4 },
+  });
+  const host = new URL(server.url).host;
+  const post = (path: string, type: string, length: number) =>
+    `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: ${type}\r\nContent-Length: ${length}`;
+  try {
+    await t.step("a JSON body cut short is a 4xx or a closed connection, never a 500", async () => {
+      for (const type of ["application/json", "multipart/form-data; boundary=XyZ"]) {
+        const answer = await rawExchange(
+          server.url,
+          post("/v1/edits", type, 100),
+          type === "application/json" ? '{"instruction":' : "--XyZ\r\ncontent-disp",
+          { closeWrite: true },
+        );
+        assert.ok(answer.closed, `${type}: the connection ends`);
+        assert.ok(answer.status === null || answer.status === 400, `${type}: ${answer.text}`);
+      }
+    });
+
+    await t.step(
+      "a body that stalls gets 408 request_timeout; the connection then ends",
+      async () => {
+        const started = Date.now();
+        const answer = await rawExchange(
+          server.url,
+          post("/v1/edits", "application/json", 1_000),
+          '{"ins',
+          { waitMs: 5_000, thenSend: "tru" },
+        );
+        assert.equal(answer.status, 408, answer.text);
+        assert.match(answer.text, /request_timeout/);
+        assert.ok(answer.closed, "closed once the client sends again");
+        assert.ok(
+          Date.now() - started < 3_000,
+          `within the idle limit (${Date.now() - started} ms)`,
+        );
+      },
+    );
+
+    await t.step("a declared size over the limit is refused before the body is read", async () => {
+      const started = Date.now();
+      const answer = await rawExchange(
+        server.url,
+        post("/v1/images/edits", "multipart/form-data; boundary=XyZ", 20_000_000_000),
+        "--XyZ",
+        { waitMs: 500 },
+      );
+      assert.equal(answer.status, 413, answer.text);
+      assert.ok(Date.now() - started < 1_000);
+    });
+
+    await t.step("past maxUploads bodies in flight: 503 busy with Retry-After", async () => {
+      const stalled = Array.from(
+        { length: 4 },
+        () =>
+          rawExchange(server.url, post("/v1/edits", "application/json", 1_000), "{", {
+            waitMs: 1_000,
+          }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const refused = await rawExchange(
+        server.url,
+        post("/v1/edits", "application/json", 2),
+        "{}",
+        { waitMs: 3_000 },
+      );
+      assert.equal(refused.status, 503, refused.text);
+      assert.match(refused.text, /"busy"/);
+      assert.match(refused.text, /\r\nretry-after: 1\r\n/i);
+      assert.ok(refused.closed, "a refused upload's connection is closed");
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const stillHeld = await rawExchange(
+        server.url,
+        post("/v1/edits", "application/json", 2),
+        "{}",
+      );
+      assert.equal(stillHeld.status, 503, "a stalled upload keeps its place after its 408");
+      for (const answer of await Promise.all(stalled)) assert.equal(answer.status, 408);
+      for (let tries = 0; tries < 40; tries++) {
+        const free = await rawExchange(
+          server.url,
+          post("/v1/edits", "application/json", 2),
+          "{}",
+          { waitMs: 200 },
+        );
+        if (free.status !== 503) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    });
+
+    await t.step("TRACE on a route is 405 with Allow", async () => {
+      const answer = await rawExchange(
+        server.url,
+        `TRACE /v1/edits HTTP/1.1\r\nHost: ${host}\r\nConnection: close`,
+      );
+      assert.equal(answer.status, 405, answer.text);
+      assert.match(answer.text, /\r\nallow: POST\r\n/i);
+    });
+
+    await t.step("a forged Host never comes back in URLs", async () => {
+      const form = new FormData();
+      form.set("image", new File([png as Uint8Array<ArrayBuffer>], "in.png"));
+      form.set("prompt", "make the red square blue");
+      form.set("response_format", "url");
+      const forged = { headers: { host: "evil.example:6666" } };
+      const openai = await server.app.request(
+        `http://evil.example:6666/v1/images/edits`,
+        { method: "POST", body: form, ...forged },
+      );
+      const text = await openai.text();
+      assert.equal(openai.status, 200, text);
+      assert.doesNotMatch(text, /evil/);
+      const queued = await server.app.request(`http://evil.example:6666/v1/edits`, {
+        method: "POST",
+        body: editForm(png),
+        ...forged,
+      });
+      assert.doesNotMatch(queued.headers.get("location") ?? "", /evil/);
+      const job = await queued.json();
+      assert.doesNotMatch(JSON.stringify(job.urls), /evil/);
+      await cancelAfter("", { urls: { cancel: `${server.url}${job.urls.cancel}` } });
+    });
+
+    assert.ok(
+      !server.logs.some((record) => record.level === "error"),
+      `no request was a server error: ${
+        JSON.stringify(server.logs.find((record) => record.level === "error"))
+      }`,
+    );
   } finally {
     await server.close();
   }

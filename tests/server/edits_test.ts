@@ -196,8 +196,10 @@ Deno.test("edits on the real fixture engine", async (t) => {
       assert.equal((final.error as { code: string }).code, "aborted");
       assert.ok(Date.now() - started < 5_000, "stops within a few steps");
       const result = await app.request(job.urls.result);
-      assert.equal(result.status, 404);
-      ErrorBodySchema.parse(await result.json());
+      assert.equal(result.status, 499, "a cancelled job's result answers its error, for good");
+      const body = ErrorBodySchema.parse(await result.json());
+      assert.equal(body.error.code, "aborted");
+      assert.doesNotMatch(body.error.message, /wait for/);
       const again = await app.request(job.urls.cancel, { method: "POST" });
       assert.equal(again.status, 200, "cancelling a final job changes nothing");
       assert.equal((await again.json()).status, "cancelled");

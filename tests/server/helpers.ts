@@ -126,3 +126,65 @@ export async function waitFinal(
   }
   throw new Error(`edit ${id} did not finish`);
 }
+
+/** What {@linkcode rawExchange} saw. */
+export interface RawAnswer {
+  /** The status of the answer, or null when the server closed without one. */
+  status: number | null;
+  /** Everything the server sent. */
+  text: string;
+  /** Whether the server closed the connection (before `waitMs` ran out). */
+  closed: boolean;
+}
+
+/**
+ * Sends `head` (request line and headers, without the blank line) and `body` over a plain TCP
+ * connection to `url`, then optionally closes the sending side, and reads until the server
+ * closes the connection or `waitMs` passes; `thenSend` is sent once an answer has begun to
+ * arrive. For clients that `fetch` cannot be: bodies shorter than their `Content-Length`,
+ * stalled uploads, methods such as TRACE.
+ */
+export async function rawExchange(
+  url: string,
+  head: string,
+  body: string | Uint8Array = "",
+  options: { closeWrite?: boolean; waitMs?: number; thenSend?: string } = {},
+): Promise<RawAnswer> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const encoder = new TextEncoder();
+  await conn.write(encoder.encode(`${head}\r\n\r\n`));
+  if (body.length > 0) await conn.write(typeof body === "string" ? encoder.encode(body) : body);
+  if (options.closeWrite) await conn.closeWrite();
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(16 * 1024);
+  let closed = false;
+  const deadline = Date.now() + (options.waitMs ?? 5_000);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    while (Date.now() < deadline) {
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), deadline - Date.now());
+      });
+      const read = await Promise.race([conn.read(buffer).catch(() => null), timeout]);
+      clearTimeout(timer);
+      if (read === "timeout") break;
+      if (read === null) {
+        closed = true;
+        break;
+      }
+      chunks.push(decoder.decode(buffer.subarray(0, read), { stream: true }));
+      if (options.thenSend !== undefined) {
+        await conn.write(encoder.encode(options.thenSend)).catch(() => {});
+        delete options.thenSend;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    conn.close();
+  }
+  const text = chunks.join("");
+  const status = text.match(/^HTTP\/1\.[01] (\d{3})/)?.[1];
+  return { status: status === undefined ? null : Number(status), text, closed };
+}

@@ -7,7 +7,13 @@ import { Slot } from "../../src/server/jobs/slot.ts";
 import { RateLimiter } from "../../src/server/limits/rate_limit.ts";
 import { isContentHashedName } from "../../src/server/models/registry.ts";
 import { safeRelativePath } from "../../src/server/static/index.ts";
-import { maskFromAlpha } from "../../src/server/openai/routes.ts";
+import { maskFromAlpha } from "../../src/server/images/tasks.ts";
+import { PixelBudget } from "../../src/server/images/budget.ts";
+import { EncodedCache } from "../../src/server/images/cache.ts";
+import { readBody, UploadGate } from "../../src/server/limits/body.ts";
+import { allowedMethods } from "../../src/server/methods/index.ts";
+import { clip } from "../../src/server/errors.ts";
+import { isBlankPrompt, promptLength } from "../../src/schema/mod.ts";
 
 Deno.test("RateLimiter: a bucket of n per window refills evenly and reports the wait", () => {
   let now = 0;
@@ -110,4 +116,128 @@ Deno.test("Slot: one holder at a time, FIFO, and a waiter can leave on abort", a
   slot.release();
   await second;
   assert.deepEqual(order, ["left", "first", "second"]);
+});
+
+Deno.test("readBody: reads as the body arrives; refuses declared or sent sizes over the limit", async () => {
+  const limits = { maxBytes: 8, timeoutMs: 5_000, idleMs: 1_000 };
+  const gate = new UploadGate(4);
+  const chunked = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new Uint8Array([1, 2]));
+      controller.enqueue(new Uint8Array([3]));
+      controller.close();
+    },
+  });
+  const request = new Request("http://x/", { method: "POST", body: chunked });
+  assert.deepEqual([...await readBody(request, limits, gate)], [1, 2, 3]);
+  const declared = new Request("http://x/", {
+    method: "POST",
+    body: "0123456789",
+    headers: { "content-length": "20000000" },
+  });
+  await assert.rejects(
+    readBody(declared, limits, gate),
+    (error) => isEditMGTError(error, "payload_too_large"),
+  );
+  const sent = new Request("http://x/", { method: "POST", body: "0123456789" });
+  await assert.rejects(
+    readBody(sent, limits, gate),
+    (error) => isEditMGTError(error, "payload_too_large"),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(gate.inFlight, 0, "every upload left the gate");
+});
+
+Deno.test("readBody: a body that stops coming times out; one cut short is invalid_input", async () => {
+  const gate = new UploadGate(4);
+  const stalled = new Request("http://x/", {
+    method: "POST",
+    body: new ReadableStream({ start: (controller) => controller.enqueue(new Uint8Array(1)) }),
+  });
+  await assert.rejects(
+    readBody(stalled, { maxBytes: 100, timeoutMs: 5_000, idleMs: 50 }, gate),
+    (error) => isEditMGTError(error, "request_timeout"),
+  );
+  const cut = new Request("http://x/", {
+    method: "POST",
+    body: new ReadableStream({
+      start(controller) {
+        controller.enqueue(new Uint8Array(1));
+        controller.error(new TypeError("connection reset"));
+      },
+    }),
+  });
+  await assert.rejects(
+    readBody(cut, { maxBytes: 100, timeoutMs: 5_000, idleMs: 1_000 }, gate),
+    (error) => isEditMGTError(error, "invalid_input"),
+  );
+});
+
+Deno.test("UploadGate: past its size, busy with a retry delay", () => {
+  const gate = new UploadGate(1);
+  const leave = gate.enter();
+  assert.throws(() => gate.enter(), (error) => isEditMGTError(error, "busy"));
+  leave();
+  leave();
+  assert.equal(gate.inFlight, 0, "leaving twice counts once");
+  gate.enter()();
+});
+
+Deno.test("PixelBudget: holders wait in line; a full line or a long wait is busy", async () => {
+  const budget = new PixelBudget({ pixels: 100, maxWaiting: 1, maxWaitMs: 50 });
+  const first = await budget.acquire(60);
+  const order: string[] = [];
+  const second = budget.acquire(60).then((release) => {
+    order.push("second");
+    return release;
+  });
+  await assert.rejects(budget.acquire(10), (error) => isEditMGTError(error, "busy"));
+  first();
+  (await second)();
+  assert.deepEqual(order, ["second"]);
+  const held = await budget.acquire(100);
+  await assert.rejects(budget.acquire(1), (error) => isEditMGTError(error, "busy"), "waited 50 ms");
+  const patient = budget.acquire(1, undefined, true);
+  held();
+  (await patient)();
+  assert.equal(budget.held, 0);
+});
+
+Deno.test("EncodedCache: made once per key, shared while in flight, bounded in bytes", async () => {
+  const cache = new EncodedCache(10);
+  let made = 0;
+  const make = (size: number) => () => Promise.resolve(new Uint8Array(size).fill(++made));
+  const [a, b] = await Promise.all([cache.get("a", make(6)), cache.get("a", make(6))]);
+  assert.equal(a, b);
+  assert.equal(made, 1);
+  await cache.get("b", make(6));
+  assert.equal(cache.bytes, 6, "the oldest went out to stay within 10 bytes");
+  await cache.get("a", make(6));
+  assert.equal(made, 3, "a was made again");
+});
+
+Deno.test("allowedMethods: from the route table, the catch-all only where nothing else matches", () => {
+  const routes = [
+    { method: "ALL", path: "/v1/*" },
+    { method: "POST", path: "/v1/edits" },
+    { method: "GET", path: "/v1/edits/:id" },
+    { method: "GET", path: "/*" },
+  ];
+  assert.deepEqual(allowedMethods(routes, "/v1/edits"), ["POST"]);
+  assert.deepEqual(allowedMethods(routes, "/v1/edits/abc"), ["GET", "HEAD"]);
+  assert.deepEqual(allowedMethods(routes, "/index.html"), ["GET", "HEAD"]);
+});
+
+Deno.test("prompts: blank when only NUL, white space or zero-width; length as typed", () => {
+  for (const blank of ["", "\0\0", " \u200b\u200c\u200d\ufeff\n"]) assert.ok(isBlankPrompt(blank));
+  assert.ok(!isBlankPrompt("\u200bblue"));
+  assert.equal(promptLength("🔵".repeat(2000)), 2000);
+  assert.equal(promptLength("👍🏽 ok"), 4);
+});
+
+Deno.test("clip: client text is cut short in errors and logs", () => {
+  assert.equal(clip("short"), "short");
+  const long = clip("x".repeat(10_000));
+  assert.ok(long.length < 100);
+  assert.match(long, /10000 characters/);
 });

@@ -11,8 +11,11 @@ import { sourceImage, sourcePng, startServer } from "./helpers.ts";
 const png = await sourcePng();
 const fromBase64 = (text: string) => Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
 
+/** The public URL the server is told it has; URLs it returns start with it, whatever the Host. */
+const PUBLIC_URL = "https://edits.example/api";
+
 Deno.test("the openai client edits images through the compatible endpoint", async (t) => {
-  const server = await startServer();
+  const server = await startServer({ publicUrl: PUBLIC_URL });
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "x", maxRetries: 0 });
   try {
     await t.step("b64_json: one edited image of the source size", async () => {
@@ -53,15 +56,15 @@ Deno.test("the openai client edits images through the compatible endpoint", asyn
       },
     );
 
-    await t.step("response_format url: the URLs serve the images", async () => {
+    await t.step("response_format url: URLs under the public URL serve the images", async () => {
       const response = await client.images.edit({
         image: await toFile(png, "source.png", { type: "image/png" }),
         prompt: "make the red square blue",
         response_format: "url",
       });
       const url = response.data![0].url!;
-      assert.ok(url.startsWith(`${server.url}/v1/edits/`), url);
-      const image = await fetch(url);
+      assert.ok(url.startsWith(`${PUBLIC_URL}/v1/edits/`), url);
+      const image = await fetch(`${server.url}${url.slice(PUBLIC_URL.length)}`);
       assert.equal(image.status, 200);
       assert.equal(image.headers.get("content-type"), "image/png");
       const decoded = await decodeImage(new Uint8Array(await image.arrayBuffer()));

@@ -3,6 +3,7 @@
     /usr/bin/python3 -m tools.export --config tiny --checkpoint runs/tiny --out models/editmgt-tiny
     /usr/bin/python3 -m tools.export --checkpoint runs/transformer/final.pt --vq-checkpoint runs/vq/final.pt --out DIR
     /usr/bin/python3 -m tools.export --config tiny --random-weights 0 --out /tmp/tiny-random [--fp16]
+        [--variant transformer=fp16,int8,q4] [--variant-devices q4=node,wasm]
 
 ``--checkpoint`` takes a bundle folder of tools/train/bundle.py or a transformer final.pt. Real
 EditMGT/Meissonic checkpoints go through ``python3 -m tools.convert``. The test fixture package and its
@@ -22,6 +23,7 @@ from .fixture import WORDS
 from .models import from_training_checkpoints, random_bundle
 from .onnx_io import EXTERNAL_DATA_THRESHOLD
 from .package import default_localization_blocks, export_package
+from .variants import parse_assignment
 
 
 def _blocks(text: str):
@@ -47,6 +49,10 @@ def main() -> None:
     parser.add_argument("--fp16", action="store_true", help="fp16 weights and compute (fp32 norms and sampling)")
     parser.add_argument("--external-data-threshold", type=int, default=EXTERNAL_DATA_THRESHOLD,
                         help="weight bytes above which a graph's weights go to NAME.onnx.data")
+    parser.add_argument("--variant", action="append", type=parse_assignment, default=[],
+                        help="COMPONENT=DTYPE[,DTYPE]: weight variants (fp16, int8, q4) beside the base files")
+    parser.add_argument("--variant-devices", action="append", type=parse_assignment, default=[],
+                        help="DTYPE=DEVICE[,DEVICE]: where dtype auto picks the variant (default: fp16=webgpu)")
     args = parser.parse_args()
 
     if args.checkpoint is not None:
@@ -65,7 +71,8 @@ def main() -> None:
         bundle.localization_blocks = args.localization_blocks
     spec = bundle.spec(args.id, args.version, source, args.resolution)
     report = export_package(args.out, spec, bundle.transformer, bundle.vq, bundle.text, fp16=args.fp16,
-                            external_data_threshold=args.external_data_threshold)
+                            external_data_threshold=args.external_data_threshold, variants=dict(args.variant),
+                            variant_devices=dict(args.variant_devices) or None)
     print(report.table())
     print(json.dumps({"manifest": str(args.out / "manifest.json"),
                       "components": [c.__dict__ for c in report.components]}))

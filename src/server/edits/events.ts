@@ -12,6 +12,7 @@ import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { ServerEnv } from "../context.ts";
 import type { JobStore } from "../jobs/store.ts";
+import type { ResolvedServerOptions } from "../options.ts";
 import { watchJob } from "../jobs/watch.ts";
 import { pngDataUrl } from "./images.ts";
 import { jobUrls } from "./present.ts";
@@ -24,8 +25,9 @@ export function jobEvents(
   c: Context<ServerEnv>,
   store: JobStore,
   id: string,
-  pollMs: number,
+  options: ResolvedServerOptions,
 ): Response {
+  const { pollMs } = options.queue;
   return streamSSE(c, async (stream) => {
     const closed = new AbortController();
     stream.onAbort(() => closed.abort());
@@ -66,7 +68,13 @@ export function jobEvents(
         }
         if (job.status === "completed") {
           const { seed, width, height } = job.result!;
-          await send("completed", { id, seed, width, height, urls: jobUrls(id) });
+          await send("completed", {
+            id,
+            seed,
+            width,
+            height,
+            urls: jobUrls(id, options.publicUrl),
+          });
         } else if (job.status === "failed" || job.status === "cancelled") {
           await send("failed", { id, error: job.error });
         }

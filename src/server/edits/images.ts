@@ -1,21 +1,27 @@
 /**
- * Images at the edge of the API: base64 in JSON bodies, validation of uploads before they are
- * queued (header, pixel limit, a full decode), and the output formats a client may ask for.
+ * Images at the edge of the API: base64 in JSON bodies, the check of uploads before they are
+ * queued (from the header alone: format, complete file, pixel limit; the pixels are decoded
+ * once, in the engine's Worker), and the output formats a client may ask for.
  *
  * @module
  */
 
 import { EditMGTError } from "../../errors/mod.ts";
-import { type DecodedImage, decodeImage, encodeImage } from "../../image/codec.ts";
+import { clip } from "../errors.ts";
 import { sizeMismatch } from "../../image/errors.ts";
-import type { ImageFormat, RgbaImage } from "../../image/types.ts";
+import { assertPixelLimit, readImageHeader } from "../../image/header.ts";
+import type { ImageFormat, Size } from "../../image/types.ts";
 
-/** An uploaded image, checked and decoded. */
+/** An uploaded image, checked from its header. */
 export interface CheckedImage {
   /** The bytes as uploaded. */
   bytes: Uint8Array;
-  /** The decoded pixels (EXIF orientation applied). */
-  image: DecodedImage;
+  /** Its format. */
+  format: ImageFormat;
+  /** Width once displayed (EXIF orientation applied). */
+  width: number;
+  /** Height once displayed (EXIF orientation applied). */
+  height: number;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -58,13 +64,35 @@ export function decodeBase64Image(text: unknown, field: string): Uint8Array {
   return Uint8Array.from(binary, (char) => char.charCodeAt(0));
 }
 
-/** Checks and decodes an uploaded image: typed 4xx errors for anything wrong with it. */
-export async function checkImage(bytes: Uint8Array, maxPixels: number): Promise<CheckedImage> {
-  return { bytes, image: await decodeImage(bytes, { maxPixels }) };
+/**
+ * Checks an uploaded image from its header, without decoding it: typed 4xx errors for an
+ * unsupported format, a truncated or malformed header, or more than `maxPixels` pixels.
+ *
+ * @example
+ * ```ts
+ * import { checkImage } from "./images.ts";
+ *
+ * try {
+ *   checkImage(new Uint8Array([1, 2, 3]), 4096 * 4096);
+ * } catch (error) {
+ *   console.log((error as { code: string }).code); // invalid_input
+ * }
+ * ```
+ */
+export function checkImage(bytes: Uint8Array, maxPixels: number): CheckedImage {
+  const header = readImageHeader(bytes);
+  assertPixelLimit(header, maxPixels);
+  const swapped = header.orientation >= 5;
+  return {
+    bytes,
+    format: header.format,
+    width: swapped ? header.height : header.width,
+    height: swapped ? header.width : header.height,
+  };
 }
 
 /** Throws `invalid_input` unless `mask` has the size of `image`. */
-export function assertSameSize(image: RgbaImage, mask: RgbaImage, what = "the mask"): void {
+export function assertSameSize(image: Size, mask: Size, what = "the mask"): void {
   if (mask.width !== image.width || mask.height !== image.height) {
     throw sizeMismatch(what, image, mask);
   }
@@ -80,7 +108,7 @@ export function parseImageFormat(
   if (format === "png" || format === "jpeg" || format === "webp") return format;
   throw new EditMGTError(
     "invalid_option",
-    `${field} must be png, jpeg or webp, got "${value}"`,
+    `${field} must be png, jpeg or webp, got "${clip(value)}"`,
     { details: { option: field } },
   );
 }
@@ -94,17 +122,6 @@ export function acceptedImageFormat(accept: string | undefined): ImageFormat | u
     if (format) return format;
   }
   return undefined;
-}
-
-/** Re-encodes stored PNG bytes in `format` (PNG bytes are returned as they are). */
-export async function transcodePng(
-  png: Uint8Array,
-  format: ImageFormat,
-  quality?: number,
-): Promise<Uint8Array> {
-  if (format === "png") return png;
-  const image = await decodeImage(png, { maxPixels: 2 ** 32 });
-  return await encodeImage(image, { format, ...(quality === undefined ? {} : { quality }) });
 }
 
 /** Base64 of `bytes` (standard alphabet, padded). */

@@ -53,6 +53,12 @@ export interface JobView {
   instruction: string;
   /** ISO time of creation. */
   createdAt: string;
+  /**
+   * ISO time of the last change. While a job runs, its worker renews it every third of the
+   * lease; a running job whose `updatedAt` is older than the lease has lost its worker (the
+   * process died) and goes back to the queue once the lease runs out.
+   */
+  updatedAt: string;
   /** ISO time the last run started. */
   startedAt?: string;
   /** ISO time it became final. */
@@ -75,9 +81,12 @@ export interface JobView {
   urls: JobUrls;
 }
 
-/** The URLs of job `id`. */
-export function jobUrls(id: string): JobUrls {
-  const self = `/v1/edits/${id}`;
+/**
+ * The URLs of job `id`: absolute under `base` (the configured public URL), or paths when
+ * `base` is "".
+ */
+export function jobUrls(id: string, base: string): JobUrls {
+  const self = `${base}/v1/edits/${id}`;
   return { self, events: `${self}/events`, cancel: `${self}/cancel`, result: `${self}/result` };
 }
 
@@ -87,8 +96,12 @@ function mapView(map: { width: number; height: number; data: ArrayLike<number> }
   return { width: map.width, height: map.height, data: Array.from(map.data) };
 }
 
-/** The JSON of a job (maps included when given). */
-export function jobView(snapshot: JobSnapshot, maps?: JobResultMaps | null): JobView {
+/** The JSON of a job, its URLs under `base` (see {@linkcode jobUrls}), maps when given. */
+export function jobView(
+  snapshot: JobSnapshot,
+  base: string,
+  maps?: JobResultMaps | null,
+): JobView {
   const { job, progress, position } = snapshot;
   const view: JobView = {
     id: job.id,
@@ -97,11 +110,12 @@ export function jobView(snapshot: JobSnapshot, maps?: JobResultMaps | null): Job
     status: job.status,
     instruction: job.instruction,
     createdAt: iso(job.createdAt)!,
+    updatedAt: iso(job.updatedAt)!,
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
     expiresAt: iso(job.expiresAt),
     attempts: job.attempts,
-    urls: jobUrls(job.id),
+    urls: jobUrls(job.id, base),
   };
   if (position !== null) view.position = position;
   if (progress !== null && job.status === "running") {

@@ -8,7 +8,13 @@
 
 import { EditMGTError } from "../../errors/mod.ts";
 import { EditOptionsSchema, parseWith } from "../../schema/mod.ts";
-import { type EditOptions, EditRequestSchema } from "../../schema/options.ts";
+import {
+  type EditOptions,
+  EditRequestSchema,
+  isBlankPrompt,
+  promptLength,
+} from "../../schema/options.ts";
+import { clip, MAX_LISTED, nameList } from "../errors.ts";
 import type { ServerLimits } from "../options.ts";
 import { assertSameSize, type CheckedImage, checkImage, decodeBase64Image } from "./images.ts";
 
@@ -36,32 +42,79 @@ export interface EditSubmission {
 
 /** The fields of a multipart edit request. */
 const MULTIPART_FIELDS = ["image", "mask", "instruction", "model", "options"];
+/** The fields of a JSON edit request besides `image` and `mask`. */
+const JSON_FIELDS = ["instruction", "model", "options"];
 
-/** The media type of a request, lowercased, without parameters. */
-export function mediaType(request: Request): string {
-  return (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+/** The media type of `contentType` (a `Content-Type` value), lowercased, without parameters. */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? "").split(";")[0].trim().toLowerCase();
 }
 
-/** Reads a multipart body; `invalid_input` when it is malformed. */
-export async function readFormData(request: Request): Promise<FormData> {
+function malformedMultipart(what: string, cause?: unknown): EditMGTError {
+  return new EditMGTError(
+    "invalid_input",
+    `the multipart/form-data body is malformed: ${what} (check the boundary and the parts)`,
+    { cause },
+  );
+}
+
+/** The last index of `needle` in `haystack`, or -1. */
+function lastIndexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let at = haystack.length - needle.length; at >= 0; at--) {
+    for (let i = 0; i < needle.length; i++) {
+      if (haystack[at + i] !== needle[i]) continue outer;
+    }
+    return at;
+  }
+  return -1;
+}
+
+/**
+ * Parses a multipart body; `invalid_input` when it is malformed, including a body cut short
+ * before its closing boundary (`--boundary--`), which a lenient parser would read as fewer
+ * fields.
+ */
+export async function parseFormData(body: Uint8Array, contentType: string): Promise<FormData> {
+  const boundary = contentType.match(/;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i);
+  const delimiter = boundary?.[1] ?? boundary?.[2];
+  if (delimiter === undefined) throw malformedMultipart("Content-Type names no boundary");
+  if (lastIndexOfBytes(body, new TextEncoder().encode(`--${delimiter}--`)) < 0) {
+    throw malformedMultipart("it has no closing boundary (was it cut short?)");
+  }
   try {
+    const request = new Request("http://body.invalid/", {
+      method: "POST",
+      body: body as Uint8Array<ArrayBuffer>,
+      headers: { "content-type": contentType },
+    });
     return await request.formData();
   } catch (cause) {
-    throw new EditMGTError(
-      "invalid_input",
-      "the multipart/form-data body is malformed (check the boundary and the parts)",
-      { cause },
-    );
+    throw malformedMultipart("its parts do not parse", cause);
   }
+}
+
+/** Throws `invalid_input` listing the fields of `names` that are not in `known`. */
+export function assertKnownFields(names: Iterable<string>, known: readonly string[]): void {
+  const unknown = [...new Set(names)].filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  throw new EditMGTError(
+    "invalid_input",
+    `unknown field(s) ${nameList(unknown)}; the fields are ${known.join(", ")}`,
+    { details: { fields: unknown.slice(0, MAX_LISTED).map((name) => clip(name)) } },
+  );
 }
 
 /** The one value of form field `name`; `invalid_input` when it is repeated. */
 export function singleField(form: FormData, name: string): FormDataEntryValue | undefined {
   const values = form.getAll(name);
   if (values.length > 1) {
-    throw new EditMGTError("invalid_input", `field "${name}" is given ${values.length} times`, {
-      details: { field: name },
-    });
+    throw new EditMGTError(
+      "invalid_input",
+      `field "${clip(name)}" is given ${values.length} times`,
+      {
+        details: { field: name },
+      },
+    );
   }
   return values[0];
 }
@@ -104,16 +157,9 @@ interface RawEdit {
   mask: Uint8Array | undefined;
 }
 
-async function readMultipart(request: Request): Promise<RawEdit> {
-  const form = await readFormData(request);
-  const unknown = [...new Set(form.keys())].filter((name) => !MULTIPART_FIELDS.includes(name));
-  if (unknown.length > 0) {
-    throw new EditMGTError(
-      "invalid_input",
-      `unknown field(s) ${unknown.join(", ")}; the fields are ${MULTIPART_FIELDS.join(", ")}`,
-      { details: { fields: unknown } },
-    );
-  }
+async function readMultipart(body: Uint8Array, contentType: string): Promise<RawEdit> {
+  const form = await parseFormData(body, contentType);
+  assertKnownFields(form.keys(), MULTIPART_FIELDS);
   const options = textField(form, "options");
   const fields: Record<string, unknown> = {
     instruction: textField(form, "instruction"),
@@ -127,12 +173,19 @@ async function readMultipart(request: Request): Promise<RawEdit> {
   };
 }
 
-async function readJson(request: Request): Promise<RawEdit> {
-  const body = parseJsonText(await request.text(), "the JSON body");
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+function readJson(body: Uint8Array): RawEdit {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch (cause) {
+    throw new EditMGTError("invalid_input", "the JSON body is not UTF-8 text", { cause });
+  }
+  const value = parseJsonText(text, "the JSON body");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new EditMGTError("invalid_input", "the JSON body must be an object");
   }
-  const { image, mask, ...fields } = body as Record<string, unknown>;
+  const { image, mask, ...fields } = value as Record<string, unknown>;
+  assertKnownFields(Object.keys(fields), JSON_FIELDS);
   return {
     fields,
     image: image === undefined ? undefined : decodeBase64Image(image, "image"),
@@ -141,18 +194,38 @@ async function readJson(request: Request): Promise<RawEdit> {
 }
 
 /**
- * Reads and validates an edit request. Throws typed errors: `unsupported_format` (415) for
- * another content type, `invalid_input` / `invalid_option` (400) for bad fields, and the image
- * errors (`payload_too_large` from the header's pixel count, corrupt or unsupported images).
+ * Checks an instruction (or OpenAI prompt) against the server's limit: `invalid_input` naming
+ * `field` when it has nothing visible in it or more than `maxChars` characters as typed.
+ */
+export function checkPrompt(text: string, maxChars: number, field: string): string {
+  const trimmed = text.trim();
+  const length = promptLength(trimmed);
+  if (isBlankPrompt(trimmed) || length > maxChars) {
+    throw new EditMGTError(
+      "invalid_input",
+      `${field} must have 1 to ${maxChars} visible characters, got ` +
+        (isBlankPrompt(trimmed) ? "none" : String(length)),
+      { details: { field } },
+    );
+  }
+  return trimmed;
+}
+
+/**
+ * Parses and validates an edit request body of `contentType`. Throws typed errors:
+ * `unsupported_format` (415) for another content type, `invalid_input` / `invalid_option` (400)
+ * for bad fields, and the image errors found from the headers (`payload_too_large` from the
+ * pixel count, truncated or unsupported images). The pixels are not decoded here.
  */
 export async function readEditSubmission(
-  request: Request,
+  body: Uint8Array,
+  contentType: string,
   limits: ServerLimits,
 ): Promise<EditSubmission> {
-  const type = mediaType(request);
+  const type = mediaType(contentType);
   let raw: RawEdit;
-  if (type === "multipart/form-data") raw = await readMultipart(request);
-  else if (type === "application/json") raw = await readJson(request);
+  if (type === "multipart/form-data") raw = await readMultipart(body, contentType);
+  else if (type === "application/json") raw = readJson(body);
   else {
     throw new EditMGTError(
       "unsupported_format",
@@ -163,26 +236,18 @@ export async function readEditSubmission(
   const { options, ...rest } = raw.fields;
   const checkedOptions = parseEditOptions(options);
   const parsed = parseWith(EditRequestSchema, rest, "invalid_input");
-  if (parsed.instruction.length > limits.maxInstructionChars) {
-    throw new EditMGTError(
-      "invalid_input",
-      `the instruction has ${parsed.instruction.length} characters, over the limit of ` +
-        `${limits.maxInstructionChars}`,
-    );
-  }
+  const instruction = checkPrompt(parsed.instruction, limits.maxInstructionChars, "instruction");
   if (raw.image === undefined) {
     throw new EditMGTError("invalid_input", 'the image is missing (field "image")', {
       details: { field: "image" },
     });
   }
-  const image = await checkImage(raw.image, limits.maxImagePixels);
-  const mask = raw.mask === undefined
-    ? undefined
-    : await checkImage(raw.mask, limits.maxImagePixels);
-  if (mask) assertSameSize(image.image, mask.image);
+  const image = checkImage(raw.image, limits.maxImagePixels);
+  const mask = raw.mask === undefined ? undefined : checkImage(raw.mask, limits.maxImagePixels);
+  if (mask) assertSameSize(image, mask);
   return {
     ...(parsed.model === undefined ? {} : { model: parsed.model }),
-    instruction: parsed.instruction,
+    instruction,
     options: checkedOptions,
     image,
     ...(mask === undefined ? {} : { mask }),

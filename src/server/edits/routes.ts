@@ -10,7 +10,7 @@ import { type Context, Hono } from "hono";
 import { EditMGTError } from "../../errors/mod.ts";
 import type { EditOptions } from "../../schema/options.ts";
 import type { ServerEnv } from "../context.ts";
-import { errorResponse } from "../errors.ts";
+import { clip, errorResponse } from "../errors.ts";
 import { isFinal, JOB_ID, type JobRecord } from "../jobs/types.ts";
 import { readSnapshot, waitForJob } from "../jobs/watch.ts";
 import { findModel, type ServerServices, type ServicesGetter } from "../services.ts";
@@ -26,7 +26,7 @@ import { parseSize } from "./size.ts";
 export async function findJob(services: ServerServices, id: string): Promise<JobRecord> {
   const job = JOB_ID.test(id) ? await services.store.get(id) : null;
   if (job === null) {
-    throw new EditMGTError("not_found", `no edit "${id}" (unknown, or its result expired)`);
+    throw new EditMGTError("not_found", `no edit "${clip(id)}" (unknown, or its result expired)`);
   }
   return job;
 }
@@ -80,7 +80,7 @@ export interface EditJob {
   instruction: string;
   /** Sampler options. */
   options: EditOptions;
-  /** The checked source image. */
+  /** The source image, checked from its header. */
   image: CheckedImage;
   /** The mask image file, if any. */
   mask?: Uint8Array;
@@ -88,7 +88,7 @@ export interface EditJob {
 
 /** Queues an edit on `services`' store. */
 export function submitJob(services: ServerServices, edit: EditJob): Promise<JobRecord> {
-  const { format, width, height } = edit.image.image;
+  const { format, width, height } = edit.image;
   return services.store.submit({
     model: edit.model,
     instruction: edit.instruction,
@@ -106,7 +106,11 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
   app.post("/v1/edits", async (c) => {
     const s = await services();
     await s.store.assertRoom();
-    const submission = await readEditSubmission(c.req.raw, s.options.limits);
+    const submission = await readEditSubmission(
+      c.get("body")!,
+      c.req.header("content-type") ?? "",
+      s.options.limits,
+    );
     const model = findModel(s, submission.model);
     const job = await submitJob(s, {
       model: model.id,
@@ -129,13 +133,14 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
       const [finished] = waited;
       if (finished?.status === "completed") {
         const format = acceptedImageFormat(c.req.header("accept")) ?? "json";
-        return await resultResponse(c, s.store, finished, format);
+        return await resultResponse(c, s, finished, format);
       }
       if (finished && isFinal(finished.status)) return errorResponse(c, jobError(finished));
     }
     const snapshot = await readSnapshot(s.store, job.id);
-    c.header("Location", `/v1/edits/${job.id}`);
-    return c.json(jobView(snapshot ?? { job, progress: null, position: null }), 202);
+    const view = jobView(snapshot ?? { job, progress: null, position: null }, s.options.publicUrl);
+    c.header("Location", view.urls.self);
+    return c.json(view, 202);
   });
 
   app.get("/v1/edits/:id", async (c) => {
@@ -143,13 +148,13 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
     const job = await findJob(s, c.req.param("id"));
     const snapshot = await readSnapshot(s.store, job.id) ?? { job, progress: null, position: null };
     const maps = job.status === "completed" ? await s.store.resultMaps(job.id) : null;
-    return c.json(jobView(snapshot, maps));
+    return c.json(jobView(snapshot, s.options.publicUrl, maps));
   });
 
   app.get("/v1/edits/:id/events", async (c) => {
     const s = await services();
     const job = await findJob(s, c.req.param("id"));
-    return jobEvents(c, s.store, job.id, s.options.queue.pollMs);
+    return jobEvents(c, s.store, job.id, s.options);
   });
 
   app.post("/v1/edits/:id/cancel", async (c) => {
@@ -159,7 +164,8 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
     s.log({ level: "info", msg: "cancel requested", requestId: c.get("requestId"), job: job.id });
     const snapshot = await readSnapshot(s.store, job.id) ??
       { job: cancelled, progress: null, position: null };
-    return c.json(jobView(snapshot), isFinal(snapshot.job.status) ? 200 : 202);
+    const view = jobView(snapshot, s.options.publicUrl);
+    return c.json(view, isFinal(snapshot.job.status) ? 200 : 202);
   });
 
   app.get("/v1/edits/:id/result", async (c) => {
@@ -170,7 +176,7 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
       ? "json"
       : parseImageFormat(query, "format") ?? acceptedImageFormat(c.req.header("accept")) ?? "png";
     const size = parseSize(c.req.query("size"), s.options.limits.maxOutputSide);
-    return await resultResponse(c, s.store, job, format, size);
+    return await resultResponse(c, s, job, format, size);
   });
 
   return app;

@@ -6,6 +6,7 @@
 
 import { EditMGTError } from "../../errors/mod.ts";
 import type { Size } from "../../image/types.ts";
+import { clip } from "../errors.ts";
 
 /**
  * The size `WIDTHxHEIGHT` names, undefined for an absent value or `"auto"` (keep the source's
@@ -26,7 +27,7 @@ export function parseSize(value: string | undefined, maxSide: number): Size | un
   if (width < 1 || height < 1 || width > maxSide || height > maxSide) {
     throw new EditMGTError(
       "invalid_option",
-      `size must be "auto" or WIDTHxHEIGHT with sides in [1, ${maxSide}], got "${value}"`,
+      `size must be "auto" or WIDTHxHEIGHT with sides in [1, ${maxSide}], got "${clip(value)}"`,
       { details: { option: "size" } },
     );
   }

@@ -10,8 +10,10 @@
 
 import type { Engine } from "../../engine/engine.ts";
 import { EditMGTError, isEditMGTError } from "../../errors/mod.ts";
-import { decodeImage, encodeImage } from "../../image/codec.ts";
+import type { RgbaImage } from "../../image/types.ts";
 import type { EditInput, EditProgress, EditResult } from "../../pipeline/types.ts";
+import type { PixelBudget } from "../images/budget.ts";
+import type { ImagePool } from "../images/pool.ts";
 import type { Logger, LogLevel } from "../logging/index.ts";
 import type { QueueOptions } from "../options.ts";
 import { Slot } from "./slot.ts";
@@ -26,10 +28,21 @@ export interface JobWorkerOptions {
   engineFor(model: string): Engine | undefined;
   /** Queue settings (timeout, lease, attempts). */
   queue: QueueOptions;
-  /** Pixel limit when decoding stored inputs. */
-  maxImagePixels: number;
+  /** The pixel budget a running edit holds its pixels in. */
+  budget: PixelBudget;
+  /** Encodes results and previews off this thread. */
+  images: ImagePool;
   /** Log sink. */
   log: Logger;
+}
+
+/**
+ * Pixels a running edit holds at its peak: the decoded source and the result at the source's
+ * size (a mask image is turned into a token mask on the model's grid as soon as it is decoded,
+ * and the model-resolution tensors are small beside them).
+ */
+function jobPixels(job: JobRecord): number {
+  return job.source.width * job.source.height * 2;
 }
 
 /** A message that reaches a stopping worker goes back on the queue for this long. */
@@ -197,16 +210,21 @@ export class JobWorker {
       }
       const input = await this.#input(job);
       await engine.ready;
-      const result = await engine.edit(input, {
-        signal,
-        onProgress: (event) => {
-          progressWrites = progressWrites
-            .then(() => this.#progress(job.id, event))
-            .catch((error) => this.#log("warn", "progress write failed", { job: job.id, error }));
-        },
-      });
-      await progressWrites;
-      await this.#complete(job, result);
+      const release = await this.#options.budget.acquire(jobPixels(job), signal, true);
+      try {
+        const result = await engine.edit(input, {
+          signal,
+          onProgress: (event) => {
+            progressWrites = progressWrites
+              .then(() => this.#progress(job.id, event))
+              .catch((error) => this.#log("warn", "progress write failed", { job: job.id, error }));
+          },
+        });
+        await progressWrites;
+        await this.#complete(job, result);
+      } finally {
+        release();
+      }
       store.recordRunTime(performance.now() - started);
       this.#log("info", "job completed", {
         job: job.id,
@@ -230,30 +248,41 @@ export class JobWorker {
     }
   }
 
+  /** The edit's input as stored: image files, decoded once, in the engine's Worker. */
   async #input(job: JobRecord): Promise<EditInput> {
     const { image, mask } = await this.#options.store.input(job.id);
     if (image === null) {
       throw new EditMGTError("not_found", "the stored source image of this edit has expired");
     }
-    const maxPixels = this.#options.maxImagePixels;
     return {
-      image: await decodeImage(image, { maxPixels }),
+      image,
       instruction: job.instruction,
       options: job.options,
-      ...(mask === null ? {} : { mask: await decodeImage(mask, { maxPixels }) }),
+      ...(mask === null ? {} : { mask }),
     };
+  }
+
+  /** PNG bytes of `image`, encoded in the image pool within the budget the job holds. */
+  async #png(image: RgbaImage): Promise<Uint8Array> {
+    const task = { op: "encode", image, format: "png" } as const;
+    const png = await this.#options.images.run(task, image, {
+      holdsBudget: true,
+      transfer: [image.data.buffer as ArrayBuffer],
+    });
+    return png!;
   }
 
   async #progress(id: string, event: EditProgress): Promise<void> {
     if (event.type !== "step") return;
-    const preview = event.preview ? await encodeImage(event.preview) : undefined;
+    const preview = event.preview ? await this.#png(event.preview) : undefined;
     await this.#options.store.setProgress(id, { index: event.index, total: event.total }, preview);
   }
 
   async #complete(job: JobRecord, result: EditResult): Promise<void> {
     const { store } = this.#options;
     const { localization, mask } = result;
-    await store.storeResult(job.id, await encodeImage(result.image), {
+    const { width, height } = result.image;
+    await store.storeResult(job.id, await this.#png(result.image), {
       localization: {
         width: localization.width,
         height: localization.height,
@@ -269,8 +298,8 @@ export class JobWorker {
           status: "completed",
           result: {
             seed: result.seed,
-            width: result.image.width,
-            height: result.image.height,
+            width,
+            height,
             device: result.device,
             dtypes: result.dtypes,
             timings: result.timings,

@@ -7,6 +7,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import type { ServerEnv } from "../context.ts";
+import { clip } from "../errors.ts";
 
 /** Severity of a log record. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -56,8 +57,9 @@ function jsonSafe(_key: string, value: unknown): unknown {
 }
 
 /**
- * Logs every request when it is answered: method, path, status, duration, request id and the
- * client (API key digest or IP, never the key itself).
+ * Logs every request when it is answered: method, path (cut short), status, duration, request
+ * id and the client (API key digest or IP, never the key itself). Server errors are logged at
+ * `error`, except 503 (busy or still starting: the server protecting itself), at `warn`.
  */
 export function requestLog(log: Logger): MiddlewareHandler<ServerEnv> {
   return async function requestLog(c, next) {
@@ -65,11 +67,11 @@ export function requestLog(log: Logger): MiddlewareHandler<ServerEnv> {
     await next();
     const status = c.res.status;
     log({
-      level: status >= 500 ? "error" : status >= 400 ? "warn" : "info",
+      level: status >= 500 && status !== 503 ? "error" : status >= 400 ? "warn" : "info",
       msg: "request",
       requestId: c.get("requestId"),
       method: c.req.method,
-      path: c.req.path,
+      path: clip(c.req.path),
       status,
       ms: Math.round((performance.now() - started) * 10) / 10,
       client: c.get("clientId"),

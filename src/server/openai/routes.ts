@@ -12,16 +12,22 @@
 
 import { Hono } from "hono";
 import { EditMGTError } from "../../errors/mod.ts";
-import { encodeImage } from "../../image/codec.ts";
-import type { RgbaImage } from "../../image/types.ts";
 import type { ServerEnv } from "../context.ts";
-import { errorResponse } from "../errors.ts";
-import { assertSameSize, checkImage, parseImageFormat, toBase64 } from "../edits/images.ts";
+import { clip, errorResponse } from "../errors.ts";
 import {
+  assertSameSize,
+  type CheckedImage,
+  checkImage,
+  parseImageFormat,
+  toBase64,
+} from "../edits/images.ts";
+import {
+  assertKnownFields,
+  checkPrompt,
   mediaType,
   parseEditOptions,
+  parseFormData,
   parseJsonText,
-  readFormData,
   singleField,
   textField,
 } from "../edits/request.ts";
@@ -85,29 +91,13 @@ export interface OpenAIImagesResponse {
   size: string;
 }
 
-/** Builds the mask of the edit from an OpenAI mask: alpha 0 (edit here) becomes white. */
-export function maskFromAlpha(mask: RgbaImage): RgbaImage {
-  const data = new Uint8ClampedArray(mask.width * mask.height * 4);
-  for (let pixel = 0; pixel < mask.width * mask.height; pixel++) {
-    const value = mask.data[pixel * 4 + 3] === 0 ? 255 : 0;
-    data.fill(value, pixel * 4, pixel * 4 + 3);
-    data[pixel * 4 + 3] = 255;
-  }
-  return { width: mask.width, height: mask.height, data };
-}
-
-function hasTransparentPixel(image: RgbaImage): boolean {
-  for (let i = 3; i < image.data.length; i += 4) if (image.data[i] === 0) return true;
-  return false;
-}
-
 function integerField(value: string | undefined, name: string, min: number, max: number) {
   if (value === undefined) return undefined;
   const number = Number(value);
   if (!(Number.isInteger(number) && number >= min && number <= max)) {
     throw new EditMGTError(
       "invalid_option",
-      `${name} must be an integer in [${min}, ${max}], got "${value}"`,
+      `${name} must be an integer in [${min}, ${max}], got "${clip(value)}"`,
       { details: { option: name } },
     );
   }
@@ -144,6 +134,27 @@ async function maskFile(form: FormData): Promise<Uint8Array | undefined> {
   return new Uint8Array(await value.arrayBuffer());
 }
 
+/**
+ * The edit mask of the request as PNG bytes: from the alpha of the mask file, else from the
+ * image's own transparent pixels (none in a JPEG, so it is not decoded); undefined when there
+ * is nothing to mask. Decoded in the image pool, within the pixel budget.
+ */
+async function editMask(
+  services: ServerServices,
+  image: CheckedImage,
+  maskBytes: Uint8Array | undefined,
+  signal: AbortSignal,
+): Promise<Uint8Array | undefined> {
+  if (maskBytes === undefined && image.format === "jpeg") return undefined;
+  const task = {
+    op: "alpha-mask",
+    image: image.bytes,
+    ...(maskBytes === undefined ? {} : { mask: maskBytes }),
+    maxPixels: services.options.limits.maxImagePixels,
+  } as const;
+  return await services.images.run(task, image, { signal }) ?? undefined;
+}
+
 function pickModel(services: ServerServices, name: string | undefined): string {
   if (name === undefined || name === "" || OPENAI_MODEL.test(name)) return services.defaultModel;
   return findModel(services, name).id;
@@ -155,28 +166,20 @@ export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
   app.post("/v1/images/edits", async (c) => {
     const s = await services();
     const { limits } = s.options;
-    if (mediaType(c.req.raw) !== "multipart/form-data") {
+    const contentType = c.req.header("content-type") ?? "";
+    if (mediaType(contentType) !== "multipart/form-data") {
       throw new EditMGTError(
         "unsupported_format",
         "this endpoint takes multipart/form-data, as OpenAI's images edit endpoint",
       );
     }
-    const form = await readFormData(c.req.raw);
-    const unknown = [...new Set(form.keys())]
-      .filter((name) => !FIELDS.includes(name) && !IGNORED_FIELDS.includes(name));
-    if (unknown.length > 0) {
-      throw new EditMGTError("invalid_input", `unknown field(s) ${unknown.join(", ")}`, {
-        details: { fields: unknown },
-      });
-    }
-    const prompt = textField(form, "prompt")?.trim() ?? "";
-    if (prompt.length === 0 || prompt.length > limits.maxInstructionChars) {
-      throw new EditMGTError(
-        "invalid_input",
-        `prompt must have 1 to ${limits.maxInstructionChars} characters, got ${prompt.length}`,
-        { details: { field: "prompt" } },
-      );
-    }
+    const form = await parseFormData(c.get("body")!, contentType);
+    assertKnownFields(form.keys(), [...FIELDS, ...IGNORED_FIELDS]);
+    const prompt = checkPrompt(
+      textField(form, "prompt") ?? "",
+      limits.maxInstructionChars,
+      "prompt",
+    );
     if ((textField(form, "stream") ?? "false") !== "false") {
       throw new EditMGTError("invalid_option", "streaming is not supported here; use /v1/edits");
     }
@@ -186,7 +189,7 @@ export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
     if (responseFormat !== "b64_json" && responseFormat !== "url") {
       throw new EditMGTError(
         "invalid_option",
-        `response_format must be b64_json or url, got "${responseFormat}"`,
+        `response_format must be b64_json or url, got "${clip(responseFormat)}"`,
         { details: { option: "response_format" } },
       );
     }
@@ -205,17 +208,12 @@ export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
     const model = pickModel(s, textField(form, "model"));
     await s.store.assertRoom(n);
 
-    const image = await checkImage(await imageFile(form), limits.maxImagePixels);
+    const image = checkImage(await imageFile(form), limits.maxImagePixels);
     const maskBytes = await maskFile(form);
-    let editMask: RgbaImage | undefined;
     if (maskBytes !== undefined) {
-      const mask = await checkImage(maskBytes, limits.maxImagePixels);
-      assertSameSize(image.image, mask.image);
-      editMask = maskFromAlpha(mask.image);
-    } else if (hasTransparentPixel(image.image)) {
-      editMask = maskFromAlpha(image.image);
+      assertSameSize(image, checkImage(maskBytes, limits.maxImagePixels));
     }
-    const mask = editMask === undefined ? undefined : await encodeImage(editMask);
+    const mask = await editMask(s, image, maskBytes, c.req.raw.signal);
 
     const jobs: JobRecord[] = [];
     try {
@@ -254,12 +252,12 @@ export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
     const data: OpenAIImage[] = [];
     for (const job of finished) {
       if (responseFormat === "url") {
-        const url = new URL(`/v1/edits/${job.id}/result`, c.req.url);
-        url.searchParams.set("format", outputFormat);
-        if (size) url.searchParams.set("size", `${size.width}x${size.height}`);
-        data.push({ url: url.href, revised_prompt: prompt });
+        const query = new URLSearchParams({ format: outputFormat });
+        if (size) query.set("size", `${size.width}x${size.height}`);
+        const url = `${s.options.publicUrl}/v1/edits/${job.id}/result?${query}`;
+        data.push({ url, revised_prompt: prompt });
       } else {
-        const bytes = await resultImage(s.store, job, outputFormat, size, quality);
+        const bytes = await resultImage(s, job, outputFormat, size, quality);
         data.push({ b64_json: toBase64(bytes), revised_prompt: prompt });
       }
     }

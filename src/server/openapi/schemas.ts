@@ -42,6 +42,10 @@ const JobObjectSchema = z.object({
   status: z.enum(["queued", "running", "completed", "failed", "cancelled"]),
   instruction: z.string(),
   createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime().describe(
+    "last change; a running job's worker renews it every few seconds, so one older than the " +
+      "lease (10 s by default) means the worker is gone and the job will run again",
+  ),
   startedAt: z.iso.datetime().optional(),
   finishedAt: z.iso.datetime().optional(),
   expiresAt: z.iso.datetime().optional(),
@@ -63,6 +67,7 @@ const JobObjectSchema = z.object({
       encodeMs: z.number(),
       stepsMs: z.number(),
       decodeMs: z.number(),
+      compositeMs: z.number(),
       totalMs: z.number(),
     }),
     localization: MapSchema.extend({ lambda: z.number() }).optional().describe(
