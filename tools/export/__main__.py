@@ -52,7 +52,8 @@ def main() -> None:
     parser.add_argument("--variant", action="append", type=parse_assignment, default=[],
                         help="COMPONENT=DTYPE[,DTYPE]: weight variants (fp16, int8, q4) beside the base files")
     parser.add_argument("--variant-devices", action="append", type=parse_assignment, default=[],
-                        help="DTYPE=DEVICE[,DEVICE]: where dtype auto picks the variant (default: fp16=webgpu)")
+                        help="DTYPE=DEVICE[,DEVICE]: where dtype auto picks the variant (default: fp16=webgpu; "
+                             "int8 and q4 nowhere)")
     args = parser.parse_args()
 
     if args.checkpoint is not None:
@@ -72,7 +73,7 @@ def main() -> None:
     spec = bundle.spec(args.id, args.version, source, args.resolution)
     report = export_package(args.out, spec, bundle.transformer, bundle.vq, bundle.text, fp16=args.fp16,
                             external_data_threshold=args.external_data_threshold, variants=dict(args.variant),
-                            variant_devices=dict(args.variant_devices) or None)
+                            variant_devices=dict(args.variant_devices))
     print(report.table())
     print(json.dumps({"manifest": str(args.out / "manifest.json"),
                       "components": [c.__dict__ for c in report.components]}))

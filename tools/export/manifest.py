@@ -47,6 +47,17 @@ def component(folder: Path, name: str, kind: str, paths: Sequence[str], dtype: O
     return entry
 
 
+def variant(folder: Path, dtype: str, paths: Sequence[str], devices: Optional[Sequence[str]] = None,
+            peak_bytes: Optional[int] = None) -> Dict[str, Any]:
+    """One ``variants[]`` entry of a component: dtype, hashed files, the devices ``dtype: "auto"`` picks it on."""
+    entry: Dict[str, Any] = {"dtype": dtype, "files": [file_entry(folder, p) for p in paths]}
+    if devices:
+        entry["devices"] = list(devices)
+    if peak_bytes is not None:
+        entry["peakBytes"] = int(peak_bytes)
+    return entry
+
+
 def load_schema(schema_path: Path = SCHEMA_PATH) -> Dict[str, Any]:
     """The committed JSON Schema generated from the zod manifest schema."""
     if not schema_path.exists():
@@ -71,7 +82,8 @@ def consistency_problems(manifest: Mapping[str, Any], require_text: bool = True)
     src/schema/manifest.ts states them: mask id outside the codebook, unique component names, exactly
     one VQ encoder, VQ decoder and transformer, text encoders for both the context and pooled features
     and a tokenizer for the context (``require_text=False`` skips the text rules, for a converted
-    checkpoint whose text encoders are exported separately).
+    checkpoint whose text encoders are exported separately); weight variants on graphs only, each dtype
+    once and never the base files' dtype.
     """
     problems = []
     if manifest["vq"]["maskTokenId"] < manifest["vq"]["codebookSize"]:
@@ -91,6 +103,12 @@ def consistency_problems(manifest: Mapping[str, Any], require_text: bool = True)
                     role = c.get("role", "both")
                     roles |= {"context", "pooled"} if role == "both" else {role}
             problems += [f"no {kind} serves the {role} features" for role in needed if role not in roles]
+    for c in components:
+        dtypes = [c.get("dtype", "fp32")] + [v["dtype"] for v in c.get("variants", [])]
+        if c["kind"] == "tokenizer" and "variants" in c:
+            problems.append(f"{c['name']}: a tokenizer has no weight variants")
+        problems += [f"{c['name']}: variant dtype {d} repeats the base or another variant"
+                     for d in sorted({d for d in dtypes[1:] if dtypes.count(d) > 1})]
     return problems
 
 
@@ -129,3 +147,46 @@ def build_manifest(*, model_id: str, version: str, license: str, source: str, re
         "defaults": dict(defaults),
         "components": components,
     }
+
+
+def max_tensor_bytes(graph_path: Path) -> int:
+    """Bytes of the largest single tensor stored in an ONNX graph: initializers (external data included,
+    by its recorded length, without reading it) and ``Constant`` node values, in every subgraph.
+
+    This is what a manifest's ``maxTensorBytes`` states for a component or variant: on WebGPU each such
+    tensor becomes one GPU buffer, which must fit the adapter's ``maxBufferSize`` and
+    ``maxStorageBufferBindingSize``; the SDK checks it before downloading. It is read from the file, not
+    measured, unlike ``peakBytes``, which the tools write only when a run measured it.
+    """
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    packed_4bit = {getattr(TensorProto, name) for name in ("INT4", "UINT4") if hasattr(TensorProto, name)}
+
+    def size(tensor: "onnx.TensorProto") -> int:
+        if tensor.data_location == TensorProto.EXTERNAL:
+            entries = {entry.key: entry.value for entry in tensor.external_data}
+            if "length" in entries:
+                return int(entries["length"])
+        if tensor.raw_data:
+            return len(tensor.raw_data)
+        count = int(np.prod(tensor.dims, dtype=np.int64)) if tensor.dims else 1
+        if tensor.data_type in packed_4bit:
+            return (count + 1) // 2
+        return count * np.dtype(helper.tensor_dtype_to_np_dtype(tensor.data_type)).itemsize
+
+    def graph_tensors(graph: "onnx.GraphProto"):
+        yield from graph.initializer
+        for node in graph.node:
+            for attribute in node.attribute:
+                if attribute.type == onnx.AttributeProto.TENSOR:
+                    yield attribute.t
+                elif attribute.type == onnx.AttributeProto.GRAPH:
+                    yield from graph_tensors(attribute.g)
+                elif attribute.type == onnx.AttributeProto.GRAPHS:
+                    for subgraph in attribute.graphs:
+                        yield from graph_tensors(subgraph)
+
+    model = onnx.load(str(graph_path), load_external_data=False)
+    return max((size(tensor) for tensor in graph_tensors(model.graph)), default=0)

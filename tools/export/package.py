@@ -11,14 +11,15 @@ import copy
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from . import manifest as manifest_lib
 from .graphs import TextEncoder, TransformerStep, VQDecoder, VQEncoder
-from .onnx_io import EXTERNAL_DATA_THRESHOLD, export_graph
+from .onnx_io import EXTERNAL_DATA_THRESHOLD, ExportResult, export_graph
+from .variants import check_variants, quantized_variant, variant_entry, variant_file
 
 STEP_INPUTS = ("tokens", "ref_tokens", "context", "pooled", "micro_conds", "timestep", "log_gamma",
                "guidance_scale", "uniform")
@@ -46,7 +47,13 @@ class PackageSpec:
 
 @dataclass
 class TextComponent:
-    """A text encoder (ids -> (context, pooled)) with its tokenizer.json and the role it serves."""
+    """A text encoder with its tokenizer.json and the role it serves.
+
+    Role "both": ``encoder(ids)`` returns ``(context, pooled)`` (the tiny model's single encoder). Role
+    "context" or "pooled": ``encoder`` is a graph module whose ``OUTPUTS`` is ``(role,)`` (the real model's
+    Gemma-2 context graph and CLIP pooled graph, ``tools/export/text_graphs.py``). ``length`` is the
+    encoder's input length (default: the package's context text length).
+    """
 
     name: str
     role: str  # "context" | "pooled" | "both"
@@ -55,6 +62,7 @@ class TextComponent:
     context_dim: int
     pooled_dim: int
     vocab_size: int
+    length: Optional[int] = None
 
 
 @dataclass
@@ -120,11 +128,19 @@ def step_example_inputs(transformer_config, vq_grid: Tuple[int, int], text_lengt
 
 def export_package(out: Path, spec: PackageSpec, transformer: nn.Module, vq: nn.Module,
                    text: Sequence[TextComponent] = (), fp16: bool = False,
-                   external_data_threshold: int = EXTERNAL_DATA_THRESHOLD, validate: bool = True) -> PackageReport:
+                   external_data_threshold: int = EXTERNAL_DATA_THRESHOLD, validate: bool = True,
+                   variants: Optional[Mapping[str, Sequence[str]]] = None,
+                   variant_devices: Optional[Mapping[str, Sequence[str]]] = None) -> PackageReport:
     """Write every component of a model package into ``out`` and its manifest; return the report.
 
     ``text`` may be empty (a converted checkpoint before its text encoders exist); the manifest then
     lacks text components, which the TS loader refuses, and validation skips the text rules.
+
+    ``variants`` maps a component name to the other weight types to write beside its base files
+    (``transformer.fp16.onnx``, ``transformer.int8.onnx``, ``transformer.q4.onnx``; see
+    ``tools/export/variants.py``): fp16 is traced like an fp16 package, int8 and q4 are rewrites of the
+    fp32 base file. ``variant_devices`` maps a dtype to the devices on which ``dtype: "auto"`` picks it
+    (default: fp16 on webgpu only).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -143,11 +159,32 @@ def export_package(out: Path, spec: PackageSpec, transformer: nn.Module, vq: nn.
             raise ValueError(f"{part.name}: pooled width {part.pooled_dim} != transformer "
                              f"pooled_projection_dim {config.pooled_projection_dim}")
     dtype = "fp16" if fp16 else "fp32"
+    variants = dict(variants or {})
+    check_variants(variants, dtype)
     reports: List[ComponentReport] = []
     components: List[Dict[str, Any]] = []
+    fp16_variants: Dict[str, ExportResult] = {}
+
+    def export(name: str, wrap: Callable[[bool], nn.Module], args, input_names, **graph_options) -> ExportResult:
+        """Export ``wrap(fp16)`` as ``NAME.onnx``; also ``wrap(True)`` as ``NAME.fp16.onnx`` if asked for."""
+        result = export_graph(wrap(fp16), args, input_names, out, f"{name}.onnx", fp16=fp16,
+                              external_data_threshold=external_data_threshold, **graph_options)
+        if "fp16" in variants.get(name, ()):
+            fp16_variants[name] = export_graph(wrap(True), args, input_names, out, variant_file(name, "fp16"),
+                                               fp16=True, external_data_threshold=external_data_threshold,
+                                               **graph_options)
+        return result
 
     def record(name: str, kind: str, result, role: Optional[str] = None):
         entry = manifest_lib.component(out, name, kind, result.files, dtype, role)
+        for variant in variants.get(name, ()):
+            if variant == "fp16":
+                entry.setdefault("variants", []).append(
+                    variant_entry(out, "fp16", fp16_variants[name].files, variant_devices))
+            else:
+                entry.setdefault("variants", []).append(quantized_variant(
+                    out, name, result.files[0], variant, devices=variant_devices,
+                    external_data_threshold=external_data_threshold)[0])
         components.append(entry)
         reports.append(ComponentReport(name, result.files, sum(f["bytes"] for f in entry["files"]), result.seconds))
 
@@ -158,30 +195,38 @@ def export_package(out: Path, spec: PackageSpec, transformer: nn.Module, vq: nn.
         tokenizer_role = "context" if part.role == "both" else part.role
         components.append(manifest_lib.component(out, f"{part.name}_tokenizer" if len(text) > 1 else "tokenizer",
                                                  "tokenizer", [tokenizer_name], None, tokenizer_role))
-        ids = torch.randint(0, part.vocab_size, (2, spec.text_length), generator=torch.Generator().manual_seed(0))
-        result = export_graph(TextEncoder(for_export(part.encoder, fp16)), (ids,), ["input_ids"], out,
-                              f"{part.name}.onnx", fp16=fp16, external_data_threshold=external_data_threshold,
-                              dynamic_axes={"input_ids": {0: "batch"}, "context": {0: "batch"},
-                                            "pooled": {0: "batch"}},
-                              doc="text encoder: input_ids int64 [B,T] -> context [B,T,D], pooled [B,P]")
+        length = part.length or spec.text_length
+        ids = torch.randint(0, part.vocab_size, (2, length), generator=torch.Generator().manual_seed(0))
+
+        def wrap(half: bool, part: TextComponent = part) -> nn.Module:
+            graph = for_export(part.encoder, half)
+            return TextEncoder(graph) if part.role == "both" else graph
+
+        graph = wrap(False)  # the module itself (no copy): its OUTPUTS
+        outputs = ("context", "pooled") if part.role == "both" else (part.role,)
+        if tuple(graph.OUTPUTS) != outputs:
+            raise ValueError(f"{part.name}: a {part.role} text encoder graph must output {outputs}, not {graph.OUTPUTS}")
+        shapes = {"context": "context [B,T,D]", "pooled": "pooled [B,P]"}
+        result = export(part.name, wrap, (ids,), ["input_ids"],
+                        dynamic_axes={name: {0: "batch"} for name in ("input_ids", *outputs)},
+                        doc=f"text encoder: input_ids int64 [B,{length}] -> "
+                            + ", ".join(shapes[name] for name in outputs))
         record(part.name, "text-encoder", result, role=part.role)
 
     pixels = torch.rand(1, 3, spec.resolution, spec.resolution, generator=torch.Generator().manual_seed(0))
-    result = export_graph(VQEncoder(for_export(vq, fp16)), (pixels,), ["pixels"], out, "vq_encoder.onnx",
-                          fp16=fp16, external_data_threshold=external_data_threshold,
-                          doc="VQ encoder: pixels float32 [1,3,H,W] in [0,1] -> tokens int64 [1,h,w]")
+    result = export("vq_encoder", lambda half: VQEncoder(for_export(vq, half)), (pixels,), ["pixels"],
+                    doc="VQ encoder: pixels float32 [1,3,H,W] in [0,1] -> tokens int64 [1,h,w]")
     record("vq_encoder", "vq-encoder", result)
     tokens = torch.randint(0, config.codebook_size + 1, (1, *vq_grid), generator=torch.Generator().manual_seed(0))
-    result = export_graph(VQDecoder(for_export(vq, fp16)), (tokens,), ["tokens"], out, "vq_decoder.onnx",
-                          fp16=fp16, external_data_threshold=external_data_threshold,
-                          doc="VQ decoder: tokens int64 [1,h,w] (mask id -> 0) -> pixels float32 [1,3,H,W] in [0,1]")
+    result = export("vq_decoder", lambda half: VQDecoder(for_export(vq, half)), (tokens,), ["tokens"],
+                    doc="VQ decoder: tokens int64 [1,h,w] (mask id -> 0) -> pixels float32 [1,3,H,W] in [0,1]")
     record("vq_decoder", "vq-decoder", result)
 
-    step = TransformerStep(for_export(transformer, fp16), spec.localization_blocks)
     example = step_example_inputs(config, vq_grid, spec.text_length, spec.micro_conds)
-    result = export_graph(step, example, STEP_INPUTS, out, "transformer.onnx", fp16=fp16,
-                          external_data_threshold=external_data_threshold,
-                          doc="EditMGT transformer step graph (DESIGN section 4; I/O in tools/export/graphs.py)")
+    result = export("transformer",
+                    lambda half: TransformerStep(for_export(transformer, half), spec.localization_blocks),
+                    example, STEP_INPUTS,
+                    doc="EditMGT transformer step graph (DESIGN section 4; I/O in tools/export/graphs.py)")
     record("transformer", "transformer", result)
 
     manifest = manifest_lib.build_manifest(
