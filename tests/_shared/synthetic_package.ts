@@ -1,7 +1,8 @@
 /**
  * The real EditMGT's layout on synthetic weights, converted by the real command: a tiny-dimension
  * snapshot written by `python3 -m tools.convert.synthetic` (CLIP and Gemma-2 text encoders with
- * their tokenizers, the transformer, the VQ) and converted by `python3 -m tools.convert`. The
+ * their tokenizers, the transformer, the VQ) and converted by `python3 -m tools.convert` with every
+ * weight variant (`--variants all`: fp16, int8 and q4 of the text encoders and the transformer). The
  * package is cached under `tmp/` by a digest of the Python tools, so a change to the converter
  * converts again and the tests of one run share one conversion.
  */
@@ -21,7 +22,8 @@ export function syntheticPackage(): Promise<string> {
 }
 
 async function convertOnce(): Promise<string> {
-  const digest = await toolsDigest();
+  const convertArgs = ["--resolution", String(SYNTHETIC_RESOLUTION), "--variants", "all"];
+  const digest = await toolsDigest(convertArgs.join(" "));
   const folder = new URL(`tmp/editmgt-synthetic-${digest.slice(0, 16)}/`, ROOT);
   const out = new URL("package/", folder);
   try {
@@ -33,13 +35,7 @@ async function convertOnce(): Promise<string> {
   await Deno.remove(folder, { recursive: true }).catch(() => {});
   const snapshot = new URL("snapshot/", folder).pathname;
   await python("tools.convert.synthetic", snapshot);
-  await python(
-    "tools.convert",
-    snapshot,
-    out.pathname,
-    "--resolution",
-    String(SYNTHETIC_RESOLUTION),
-  );
+  await python("tools.convert", snapshot, out.pathname, ...convertArgs);
   return out.pathname;
 }
 
@@ -55,8 +51,8 @@ async function python(module: string, ...args: string[]): Promise<void> {
   }
 }
 
-/** sha256 over every Python source of tools/ (tests excluded), in path order. */
-async function toolsDigest(): Promise<string> {
+/** sha256 over every Python source of tools/ (tests excluded), in path order, and `extra`. */
+async function toolsDigest(extra: string): Promise<string> {
   const files: string[] = [];
   const walk = async (dir: URL) => {
     for await (const entry of Deno.readDir(dir)) {
@@ -68,7 +64,10 @@ async function toolsDigest(): Promise<string> {
   };
   await walk(new URL("tools/", ROOT));
   files.sort();
-  const parts = await Promise.all(files.map((file) => Deno.readFile(file)));
+  const parts = [
+    ...await Promise.all(files.map((file) => Deno.readFile(file))),
+    new TextEncoder().encode(extra),
+  ];
   const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {

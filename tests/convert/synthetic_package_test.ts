@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { decodeImage, encodeImage } from "../../src/image/codec.ts";
 import { denoSource } from "../../src/model/deno.ts";
-import { createBackend } from "../../src/model/select.ts";
+import { createBackend } from "../../src/model/deno.ts";
 import { EditPipeline } from "../../src/pipeline/pipeline.ts";
 import { ManifestSchema } from "../../src/schema/mod.ts";
 import { createApp } from "../../src/server/mod.ts";
@@ -68,6 +68,33 @@ for (const device of ["node", "wasm"] as const) {
         assert.ok(instructionIds.slice(bos + 1).every((id) => id !== 0), "content after <bos>");
         const pooledIds = clip.at(-1)!;
         assert.ok(pooledIds[0] !== pooledIds[1], "CLIP ids start with content, not padding");
+      } finally {
+        await pipeline.dispose();
+      }
+    },
+  });
+}
+
+for (const dtype of ["int8", "q4", "fp16"] as const) {
+  Deno.test({
+    name: `the converted package's ${dtype} variants edit on node`,
+    ...ORT_SANITIZERS,
+    async fn() {
+      const pipeline = await EditPipeline.load(new URL(`file://${PACKAGE}/manifest.json`), {
+        backend: await createBackend("node", { threads: 1 }),
+        source: denoSource,
+        dtype,
+      });
+      try {
+        assert.equal(pipeline.dtypes.transformer, dtype);
+        assert.equal(pipeline.dtypes.gemma, dtype);
+        assert.equal(pipeline.dtypes.clip, dtype);
+        const result = await pipeline.edit({
+          image: source,
+          instruction,
+          options: { seed: 3, steps: 3 },
+        });
+        assert.deepEqual([result.image.width, result.image.height], [40, 30]);
       } finally {
         await pipeline.dispose();
       }

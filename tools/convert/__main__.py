@@ -24,8 +24,23 @@ from tools.export.onnx_io import EXTERNAL_DATA_THRESHOLD
 from tools.safetensors import SafetensorsError
 
 from .checkpoint import CheckpointError
-from .convert import convert
+from .convert import VARIANTS, convert
 from .report import CheckpointMismatchError
+
+
+def parse_variants(text: str):
+    """``all`` -> ``VARIANTS``; ``name=dtype,dtype;name=dtype`` -> a mapping; empty -> None."""
+    if not text:
+        return None
+    if text == "all":
+        return dict(VARIANTS)
+    variants = {}
+    for entry in text.split(";"):
+        name, _, dtypes = entry.partition("=")
+        if not dtypes:
+            raise SystemExit(f"--variants: {entry!r} is not NAME=DTYPE[,DTYPE]")
+        variants[name.strip()] = tuple(d.strip() for d in dtypes.split(","))
+    return variants
 
 
 def main() -> int:
@@ -42,13 +57,16 @@ def main() -> int:
     parser.add_argument("--version", default="1.0.0")
     parser.add_argument("--license", default="NOASSERTION", help="SPDX id of the checkpoint's license")
     parser.add_argument("--replace", action="store_true", help="replace OUT if it exists (only once done)")
+    parser.add_argument("--variants", default="", help="extra weight variants: 'all' (fp16, int8 and q4 of "
+                        "Gemma, CLIP and the transformer, fp16 of the VQ) or e.g. 'transformer=q4,int8;gemma=q4'")
     parser.add_argument("--external-data-threshold", type=int, default=EXTERNAL_DATA_THRESHOLD)
     args = parser.parse_args()
     try:
         reports, package, notes = convert(
             args.source, args.out, resolution=args.resolution, localization_blocks=args.localization_blocks,
             fp16=args.fp16, variant=args.variant, model_id=args.id, version=args.version, license=args.license,
-            external_data_threshold=args.external_data_threshold, replace=args.replace)
+            external_data_threshold=args.external_data_threshold, replace=args.replace,
+            variants=parse_variants(args.variants))
     except (CheckpointError, CheckpointMismatchError, SafetensorsError) as error:
         print(f"conversion failed: {error}", file=sys.stderr)
         return 1

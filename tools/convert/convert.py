@@ -18,15 +18,23 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .text_encoders import load_text_encoders
 
 # upstream infer.py / GEditBench settings (reference/upstream-editmgt.md section 9)
+VARIANTS = {"gemma": ("fp16", "int8", "q4"), "clip": ("fp16", "int8", "q4"), "transformer": ("fp16", "int8", "q4"),
+            "vq_encoder": ("fp16",), "vq_decoder": ("fp16",)}
+"""The variants ``--variants all`` writes: every weight type for the matmul-heavy graphs, fp16 for the VQ."""
+
 UPSTREAM_DEFAULTS = {"steps": 36, "guidance": 6.0, "gamma": 1.1, "lambda": "auto", "temperature": [2, 0],
                      "schedule": "cosine", "negativePrompt": UPSTREAM_NEGATIVE_PROMPT}
 
 
 def convert(source: Path, out: Path, *, resolution: int = 1024, localization_blocks=None, fp16: bool = False,
             variant=None, model_id: str = "editmgt", version: str = "1.0.0", license: str = "NOASSERTION",
-            external_data_threshold: int = EXTERNAL_DATA_THRESHOLD, replace: bool = False, log=print):
+            external_data_threshold: int = EXTERNAL_DATA_THRESHOLD, replace: bool = False, variants=None,
+            log=print):
     """Load the snapshot ``source`` strictly and write its model package to ``out``.
 
+    ``variants`` maps component names to the extra weight types to write (``VARIANTS`` for the released
+    model's big graphs). ``dtype: "auto"`` picks fp16 on WebGPU; int8 and q4 load on request until their
+    accuracy on the real weights is measured (``tools.export.variants --devices`` lists them then).
     Returns (key reports by component, package report, notes on what was done to the tokenizers).
     ``out`` must not exist unless ``replace``; it appears only once the whole package is written.
     """
@@ -41,7 +49,7 @@ def convert(source: Path, out: Path, *, resolution: int = 1024, localization_blo
         text = load_text_encoders(source, partial, variant, log)
         reports.update(text.reports)
         package = _export(partial, source, transformer, vq, text, resolution, localization_blocks, fp16, model_id,
-                          version, license, external_data_threshold, log)
+                          version, license, external_data_threshold, variants, log)
         if out.exists():
             previous = out.parent / f".{out.name}.previous-{os.getpid()}"
             out.rename(previous)
@@ -56,7 +64,7 @@ def convert(source: Path, out: Path, *, resolution: int = 1024, localization_blo
 
 
 def _export(partial, source, transformer, vq, text, resolution, localization_blocks, fp16, model_id, version,
-            license, external_data_threshold, log):
+            license, external_data_threshold, variants, log):
     """Export the loaded modules as a package into the temporary folder ``partial``."""
     spec = PackageSpec(
         model_id=model_id, version=version, license=license,
@@ -67,4 +75,4 @@ def _export(partial, source, transformer, vq, text, resolution, localization_blo
         defaults=dict(UPSTREAM_DEFAULTS))
     log(f"exporting the package into {partial}")
     return export_package(partial, spec, transformer, vq, text=text.components, fp16=fp16,
-                          external_data_threshold=external_data_threshold)
+                          external_data_threshold=external_data_threshold, variants=variants)
