@@ -14,10 +14,10 @@
 import { parseArgs } from "node:util";
 import { encodeImage } from "../../src/image/codec.ts";
 import { tokenMaskToPixelMask } from "../../src/image/mask.ts";
-import type { RgbaImage } from "../../src/image/types.ts";
-import { denoSource } from "../../src/model/deno.ts";
+import { createBackend, denoSource } from "../../src/model/deno.ts";
 import type { MemoryRequest } from "../../src/model/memory.ts";
 import { EditPipeline } from "../../src/pipeline/pipeline.ts";
+import { photoLike } from "./photo.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -39,30 +39,11 @@ function peakRss(): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
-/** A smooth, textured, photo-like picture: sky gradient, a hill, a sun and fine noise. */
-export function photoLike(width: number, height: number, seed = 1): RgbaImage {
-  const data = new Uint8ClampedArray(width * height * 4);
-  let state = seed;
-  const noise = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 12;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const hill = height * (0.62 + 0.08 * Math.sin(x / width * 5));
-      const sun = Math.hypot(x - width * 0.7, y - height * 0.25) < height * 0.09;
-      const rgb = sun
-        ? [250, 220, 120]
-        : y > hill
-        ? [60 + 40 * Math.sin(x / 37), 120 + 30 * Math.cos(y / 23), 50]
-        : [120 + 80 * y / height, 160 + 60 * y / height, 235];
-      data.set([...rgb.map((v) => v + noise()), 255], (y * width + x) * 4);
-    }
-  }
-  return { width, height, data };
-}
-
 const started = performance.now();
 const pipeline = await EditPipeline.load(new URL(`file://${folder}/manifest.json`), {
   device: "node",
   source: denoSource,
+  createBackend,
   memory: values.memory as MemoryRequest,
   backendOptions: { threads: Number(values.threads) },
 });
