@@ -4,20 +4,34 @@
  * inputs, and prints the process's resident memory before, after creation and its peak (VmHWM)
  * as one JSON line. Run one component per process (bench/memory/run.sh) so peaks do not mix.
  *
- *   deno run -A bench/memory/session_peak.ts PACKAGE_DIR COMPONENT [--threads N]
+ *   deno run -A bench/memory/session_peak.ts PACKAGE_DIR COMPONENT [--threads N] [--dtype D]
+ *
+ * `--dtype` measures one of the component's weight variants instead of its base files.
  */
 
 import * as ort from "onnxruntime-node";
 import { ManifestSchema } from "../../src/schema/mod.ts";
 
 const [folder, name, ...rest] = Deno.args;
-const threads = rest[0] === "--threads" ? Number(rest[1]) : 2;
+const option = (flag: string) => {
+  const at = rest.indexOf(flag);
+  return at < 0 ? undefined : rest[at + 1];
+};
+const threads = Number(option("--threads") ?? 2);
+const dtype = option("--dtype");
 const manifest = ManifestSchema.parse(
   JSON.parse(await Deno.readTextFile(`${folder}/manifest.json`)),
 );
 const component = manifest.components.find((c) => c.name === name);
 if (component === undefined) throw new Error(`no component ${name} in ${folder}`);
-const graph = component.files.find((file) => file.path.endsWith(".onnx"))!;
+const variant = dtype === undefined || dtype === (component.dtype ?? "fp32")
+  ? undefined
+  : component.variants?.find((candidate) => candidate.dtype === dtype);
+if (dtype !== undefined && variant === undefined && dtype !== (component.dtype ?? "fp32")) {
+  throw new Error(`${name} offers no ${dtype} weights`);
+}
+const files = variant?.files ?? component.files;
+const graph = files.find((file) => file.path.endsWith(".onnx"))!;
 
 /** Resident set size and its peak, in bytes, from /proc/self/status. */
 function memory(): { rss: number; peak: number } {
@@ -101,8 +115,8 @@ const ran = memory();
 await session.release();
 console.log(JSON.stringify({
   component: name,
-  dtype: component.dtype ?? "fp32",
-  fileBytes: component.files.reduce((sum, file) => sum + file.bytes, 0),
+  dtype: variant?.dtype ?? component.dtype ?? "fp32",
+  fileBytes: files.reduce((sum, file) => sum + file.bytes, 0),
   rssBefore: before.rss,
   rssAfterCreate: created.rss,
   peakRss: ran.peak,
