@@ -132,6 +132,52 @@ Deno.test("the CLI edits with the converted package (--model)", async () => {
 });
 
 Deno.test({
+  name: "the CLI edits with a package hosted elsewhere, given by its manifest's URL",
+  ...ORT_SANITIZERS,
+  async fn() {
+    const files = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      async (request) => {
+        const name = new URL(request.url).pathname.slice(1);
+        if (name.includes("/") || name.includes("..")) return new Response(null, { status: 404 });
+        try {
+          return new Response(await Deno.readFile(`${PACKAGE}/${name}`));
+        } catch {
+          return new Response(null, { status: 404 });
+        }
+      },
+    );
+    const folder = await Deno.makeTempDir({ prefix: "editmgt-hosted-cli-" });
+    try {
+      await Deno.writeFile(`${folder}/in.png`, await encodeImage(source));
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../../examples/cli/edit.ts", import.meta.url).pathname,
+          `${folder}/in.png`,
+          instruction,
+          "-o",
+          `${folder}/out.png`,
+          "--steps",
+          "2",
+          "--model",
+          `http://127.0.0.1:${files.addr.port}/manifest.json`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+      const edited = await decodeImage(await Deno.readFile(`${folder}/out.png`));
+      assert.deepEqual([edited.width, edited.height], [40, 30]);
+    } finally {
+      await files.shutdown();
+      await Deno.remove(folder, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "the edge server edits with the converted package",
   ...ORT_SANITIZERS,
   async fn() {
