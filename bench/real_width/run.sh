@@ -27,13 +27,19 @@ uptime > "$OUT/uptime.txt"
 read -r cli_seconds cli_kib < "$WORK/cli.time"
 
 PORT=8765
-MODEL="$PACKAGE" PORT=$PORT HOSTNAME=127.0.0.1 EDITMGT_KV="$WORK/jobs.sqlite3" \
+MODEL="$PACKAGE" PORT=$PORT HOSTNAME=127.0.0.1 EDITMGT_KV="$WORK/jobs.sqlite3" JOB_TIMEOUT_MS=3600000 \
   "$DENO" run --unstable-kv -A examples/server/main.ts > "$WORK/server.log" 2>&1 &
 server=$!
 until curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null; do sleep 1; done
 started=$(date +%s%N)
-curl -sf -H 'Prefer: wait' -H 'Accept: image/png' -F image=@"$WORK/in.png" -F instruction='make the sun blue' \
-  -F options="{\"seed\": 1, \"steps\": $STEPS}" "http://127.0.0.1:$PORT/v1/edits" -o "$WORK/server.png"
+# Submitted without waiting (a real-width CPU edit outlasts Prefer: wait), polled, then fetched.
+id=$(curl -sf -F image=@"$WORK/in.png" -F instruction='make the sun blue' \
+  -F options="{\"seed\": 1, \"steps\": $STEPS}" "http://127.0.0.1:$PORT/v1/edits" \
+  | "$DENO" eval --quiet 'console.log(JSON.parse(await new Response(Deno.stdin.readable).text()).id)')
+until curl -sf "http://127.0.0.1:$PORT/v1/edits/$id" | grep -qE '"status":"(completed|failed|cancelled)"'; do
+  sleep 5
+done
+curl -sf -H 'Accept: image/png' "http://127.0.0.1:$PORT/v1/edits/$id/result" -o "$WORK/server.png"
 server_ms=$((($(date +%s%N) - started) / 1000000))
 server_kib=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 kill "$server"; wait "$server" || true

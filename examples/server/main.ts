@@ -17,6 +17,8 @@
  *   server returns (default: `http://127.0.0.1:PORT` when listening on loopback, else none:
  *   paths). Never taken from the `Host` header.
  * - `MAX_JOBS`: edits queued or running at once before 429 (default 16)
+ * - `JOB_TIMEOUT_MS`: longest an edit may run once started (default 120000; a 1024 px model on a
+ *   CPU needs minutes)
  * - `MAX_UPLOADS`: request bodies read at once before 503 busy (default 16)
  * - `RATE_LIMIT`: edit submissions per minute per client (default 60; 0 turns it off)
  *
@@ -227,7 +229,7 @@ async function serve(): Promise<void> {
     apiKeys: list(Deno.env.get("API_KEYS")),
     corsOrigins: corsOriginsOption(Deno.args, Deno.env.get("CORS_ORIGINS")),
     publicUrl: publicUrlOption(Deno.args, Deno.env.get("PUBLIC_URL"), listen),
-    queue: { maxJobs: number("MAX_JOBS") },
+    queue: { maxJobs: number("MAX_JOBS"), jobTimeoutMs: number("JOB_TIMEOUT_MS") },
     limits: { maxUploads: number("MAX_UPLOADS") },
     rateLimit: number("RATE_LIMIT") === 0
       ? false
