@@ -21,7 +21,6 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from bench.real_size.common import build_step, config_spec, machine, step_inputs, torch_inputs

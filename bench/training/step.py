@@ -1,8 +1,8 @@
 """Seconds per training step of the tiny transformer (batch 32, the shipped recipe's shapes) under this
 process's thread settings. Needs a token run (runs/tokens, runs/data from tools/train/run.sh).
 
-    EDITMGT_THREADS=1 /usr/bin/python3 bench/training/step.py runs
-    EDITMGT_THREADS=2 /usr/bin/python3 bench/training/step.py runs
+    EDITMGT_THREADS=1 /usr/bin/python3 -m bench.training.step runs
+    EDITMGT_THREADS=2 /usr/bin/python3 -m bench.training.step runs
 
 Prints the median of the timed steps (the first two are warm-up). The weights are fresh: only the time counts.
 """
@@ -13,15 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "tools" / "train"), str(ROOT / "tools")]
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import train_transformer as recipe  # noqa: E402
-from common import set_threads  # noqa: E402
-from data.domain import vocabulary  # noqa: E402
+from tools.train import train_transformer as recipe
+from tools.train.common import set_threads
+from tools.data.domain import vocabulary
 
 
 def main() -> None:

@@ -115,7 +115,6 @@ def _block_prefix(key: str) -> str:
 
 def _summarize(keys: Sequence[str], universe: Sequence[str]) -> List[str]:
     """Fold keys; a numbered block all of whose keys are listed reads as one 'whole block' line."""
-    listed = set(keys)
     block_sizes: Dict[str, int] = {}
     for key in universe:
         prefix = _block_prefix(key)

@@ -1,6 +1,6 @@
 """Write the evaluation set: source, ground-truth target and edit-mask PNGs plus one index.json.
 
-Usage: python3 -m data.eval_set OUT_DIR   (from tools/; default counts: 64 cases per edit type, 24 held out)
+Usage: python3 -m tools.data.eval_set OUT_DIR   ( default counts: 64 cases per edit type, 24 held out)
 
 The seed differs from the training seed, so no case is a training pair; held-out cases use a held-out
 combination or the held-out phrasing of their edit type (see domain.py).

@@ -55,3 +55,29 @@ def localization_map(
     mean = selected.astype(np.float64).mean(axis=0).astype(np.float32)
     smoothed = smooth_adaptive(min_max_rescale(mean).reshape(attention_grid).astype(np.float32))
     return smoothed, upsample_bicubic(smoothed, token_grid)
+
+
+def auto_lambda(attention_map: np.ndarray, min_separability: float = 0.7, max_foreground: float = 0.5) -> float:
+    """``lambda: "auto"`` (src/localize/auto_lambda.ts): the Otsu threshold of the smoothed map (transformer
+    grid), or 0 (hold nothing) when the map has no clear foreground: flat, separability below
+    ``min_separability``, or foreground over ``max_foreground``."""
+    values = np.sort(np.asarray(attention_map, dtype=np.float64).reshape(-1))
+    count = values.size
+    if count < 2 or not values[-1] > values[0]:
+        return 0.0
+    total = values.sum()
+    total_variance = float(((values - total / count) ** 2).mean())
+    best, split, background_sum = -1.0, 0, 0.0
+    for k in range(count - 1):
+        background_sum += values[k]
+        if values[k] == values[k + 1]:
+            continue
+        weight = (k + 1) / count
+        difference = background_sum / (k + 1) - (total - background_sum) / (count - k - 1)
+        between = weight * (1 - weight) * difference * difference
+        if between > best:
+            best, split = between, k
+    foreground = (count - split - 1) / count
+    if best / total_variance < min_separability or foreground > max_foreground:
+        return 0.0
+    return float(min(1.0, max(0.0, (values[split] + values[split + 1]) / 2)))

@@ -15,7 +15,7 @@ from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .localization import TextRows, localization_map
+from .localization import TextRows, auto_lambda, localization_map
 from .rng import CATEGORICAL_STREAM, GUMBEL_STREAM, Xoshiro128
 from .transformer import Transformer2DModel
 
@@ -180,23 +180,26 @@ def maskgit_step(
 
 @dataclass
 class SampleResult:
-    """Final tokens [h,w], the seed (None with injected uniforms), and the last step's maps (or None)."""
+    """Final tokens [h,w], the seed (None with injected uniforms), the last step's maps (or None) and the
+    lambda of the last step that computed a map (resolved when "auto"; 0 when nothing was held)."""
 
     tokens: np.ndarray
     seed: Optional[int]
     attention_map: Optional[np.ndarray]
     token_map: Optional[np.ndarray]
+    lam: float = 0.0
 
 
 @dataclass
 class StepReport:
-    """What one step did (passed to ``on_step``)."""
+    """What one step did (passed to ``on_step``); ``lam`` is the lambda it held with (resolved when "auto")."""
 
     step: int
     timestep: float
     tokens: np.ndarray
     prediction: np.ndarray
     held: int
+    lam: float
 
 
 def sample(
@@ -207,7 +210,7 @@ def sample(
     temperature: Union[float, Tuple[float, float]] = (2.0, 0.0),
     schedule: str = "cosine",
     timestep_convention: str = "step-index",
-    lam: float = 0.0,
+    lam: Union[float, str] = 0.0,
     attention_grid: Optional[Tuple[int, int]] = None,
     rows: TextRows = "all",
     user_mask: Optional[np.ndarray] = None,
@@ -218,10 +221,13 @@ def sample(
     """Decode tokens [h,w] from all-mask (or the ``user_mask`` region of ``ref_tokens``) in ``steps`` steps.
 
     Randomness: ``uniforms = (categorical [steps, n], gumbel [steps, n])`` if given, else the two seeded
-    xoshiro128** streams of ``seed`` (default 0), exactly as ``src/sampler``. ``lam`` > 0 needs
+    xoshiro128** streams of ``seed`` (default 0), exactly as ``src/sampler``. ``lam`` is a number in [0,1]
+    or "auto" (picked per step from the map by ``auto_lambda``, as ``src/sampler``); ``lam`` != 0 needs
     ``attention_grid`` (the transformer grid) and a step_fn returning ``text_attention``. ``ref_tokens`` is
     never modified; inpainting starts from it with the user mask's tokens masked.
     """
+    if isinstance(lam, str) and lam != "auto":
+        raise ValueError(f'lam must be a number in [0, 1] or "auto", got {lam!r}')
     grid = ref_tokens.shape
     n = ref_tokens.size
     ref_flat = ref_tokens.reshape(-1).astype(np.int64)
@@ -241,7 +247,7 @@ def sample(
         seed = None
         draws = list(zip(np.asarray(uniforms[0], np.float32), np.asarray(uniforms[1], np.float32)))
     step_temperatures = temperatures(temperature, steps)
-    attention_map, token_map = None, None
+    attention_map, token_map, step_lam = None, None, 0.0
     for step in range(steps):
         unknown = int((tokens == mask_token_id).sum())
         timestep = timestep_value(timestep_convention, step, steps, unknown / n)
@@ -250,14 +256,16 @@ def sample(
         last = step == steps - 1
         if output.text_attention is not None and attention_grid is not None and (lam != 0 or last):
             attention_map, token_map = localization_map(output.text_attention, attention_grid, grid, rows)
+            step_lam = auto_lambda(attention_map) if lam == "auto" else float(lam)
         elif lam != 0:
             raise ValueError("region hold (lam != 0) needs attention_grid and text_attention")
         hold_map = token_map.reshape(-1) if token_map is not None else None
         length = mask_length(n, starting_mask_ratio, mask_ratio(schedule, step, steps), unknown)
         tokens, prediction, held = maskgit_step(
             tokens, ref_flat, output, mask_token_id, last, length, step_temperatures[step], gumbel_uniform,
-            hold_map, lam,
+            hold_map, step_lam,
         )
         if on_step is not None:
-            on_step(StepReport(step, timestep, tokens.reshape(grid).copy(), prediction.reshape(grid), held))
-    return SampleResult(tokens.reshape(grid), seed, attention_map, token_map)
+            on_step(StepReport(step, timestep, tokens.reshape(grid).copy(), prediction.reshape(grid), held,
+                               step_lam))
+    return SampleResult(tokens.reshape(grid), seed, attention_map, token_map, step_lam)

@@ -2,20 +2,14 @@
 
     /usr/bin/python3 -m tools.evaluate --bundle runs/tiny --out models/editmgt-tiny/figures/eval
 
-Runs the reference sampler (``editmgt.sampling``) on every case of ``models/editmgt-tiny/eval`` for several
+Runs the reference sampler (``tools.editmgt.sampling``) on every case of ``models/editmgt-tiny/eval`` for several
 settings (guidance, gamma, lambda incl. "auto", keyword or all text rows, steps), computes the metrics of
 ``tools/data/METRICS.md`` with ``tools/data/metrics.py`` and writes ``report.json``, ``report.md`` and a grid
 PNG (source | ground truth | output). ``python3 -m tools.evaluate.figures`` draws the training curves.
 """
 
 import os
-import sys
-from pathlib import Path
 
 # Workers run one torch thread each; OpenBLAS's default pool (all cores) in every worker oversubscribes
 # them: 30 cases with 2 workers took 8 s with it and 5 s with one OpenBLAS thread. Set before torch loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-TOOLS = Path(__file__).resolve().parents[1]
-if str(TOOLS) not in sys.path:
-    sys.path.insert(0, str(TOOLS))

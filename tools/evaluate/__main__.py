@@ -14,8 +14,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from data.domain import EDIT_TYPES
-from data.metrics import summarize
+from tools.data.domain import EDIT_TYPES
+from tools.data.metrics import summarize
 
 from .report import choose, grid_image, per_type_table, score, settings_table, summarize_run
 from .run import Evaluation, load_cases, load_png

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data.metrics import localization_iou, token_mask
-from editmgt.localization import localization_map
+from tools.data.metrics import localization_iou, token_mask
+from tools.editmgt.localization import localization_map
 
 from .editor import Editor
 from .rows import keyword_rows

@@ -9,11 +9,10 @@ from typing import NamedTuple, Optional, Sequence
 import numpy as np
 import torch
 
-from editmgt.sampling import TorchStep
-from train.bundle import load_bundle
+from tools.editmgt.sampling import TorchStep, sample
+from tools.train.bundle import load_bundle
 
 from .rows import keyword_rows
-from .sampler import sample_tokens
 from .settings import Setting
 
 
@@ -67,7 +66,7 @@ class Editor:
         step = TorchStep(self.transformer, context, pooled, self.micro_conds, math.log(setting.gamma),
                          setting.guidance, self.blocks)
         rows = keyword_rows(instruction, self.tokenizer.length) if setting.rows == "keywords" else "all"
-        result = sample_tokens(step, self.encode(image), self.mask_id, self.attention_grid, steps=setting.steps,
-                               lam=setting.lam, rows=rows, temperature=(setting.temperature, 0.0),
-                               timestep_convention=self.timestep, seed=setting.seed)
+        result = sample(step, self.encode(image), self.mask_id, steps=setting.steps,
+                        temperature=(setting.temperature, 0.0), timestep_convention=self.timestep,
+                        lam=setting.lam, attention_grid=self.attention_grid, rows=rows, seed=setting.seed)
         return Edit(self.decode(result.tokens), result.token_map, result.lam)

@@ -7,8 +7,8 @@ from typing import Dict, List, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from data.domain import EDIT_TYPES
-from data.metrics import summarize
+from tools.data.domain import EDIT_TYPES
+from tools.data.metrics import summarize
 
 
 def summarize_run(rows: Sequence[dict]) -> Dict[str, dict]:

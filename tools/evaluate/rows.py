@@ -1,4 +1,5 @@
-"""Keyword text rows and automatic lambda, as ``src/localize`` defines them (keywords.ts, auto_lambda.ts).
+"""Keyword text rows, as ``src/localize/keywords.ts`` defines them (``lambda: "auto"`` is
+``tools.editmgt.localization.auto_lambda``).
 
 The tiny model's tokenizer is word-level, so row ``i`` of ``text_attention`` is the ``i``-th pre-token of
 the instruction; a row is a keyword when its pre-token is a word that is neither a stop word nor an edit verb.
@@ -9,9 +10,7 @@ from __future__ import annotations
 import re
 from typing import List, Union
 
-import numpy as np
-
-from editmgt.tokenizer import pre_tokenize
+from tools.editmgt.tokenizer import pre_tokenize
 
 
 def _inflections(verb: str) -> List[str]:
@@ -52,28 +51,3 @@ def keyword_rows(instruction: str, length: int) -> Union[str, List[int]]:
     words = [i for i, (piece, _, _) in enumerate(pieces) if _WORD.match(piece)]
     content = [i for i in words if pieces[i][0] not in STOP_WORDS and pieces[i][0] not in EDIT_VERBS]
     return content or words or "all"
-
-
-def auto_lambda(attention_map: np.ndarray, min_separability: float = 0.7, max_foreground: float = 0.5) -> float:
-    """Otsu threshold of the smoothed map (transformer grid), or 0 (hold nothing) when the map has no clear
-    foreground: flat, separability below ``min_separability``, or foreground over ``max_foreground``."""
-    values = np.sort(np.asarray(attention_map, dtype=np.float64).reshape(-1))
-    count = values.size
-    if count < 2 or not values[-1] > values[0]:
-        return 0.0
-    total = values.sum()
-    total_variance = float(((values - total / count) ** 2).mean())
-    best, split, background_sum = -1.0, 0, 0.0
-    for k in range(count - 1):
-        background_sum += values[k]
-        if values[k] == values[k + 1]:
-            continue
-        weight = (k + 1) / count
-        difference = background_sum / (k + 1) - (total - background_sum) / (count - k - 1)
-        between = weight * (1 - weight) * difference * difference
-        if between > best:
-            best, split = between, k
-    foreground = (count - split - 1) / count
-    if best / total_variance < min_separability or foreground > max_foreground:
-        return 0.0
-    return float(min(1.0, max(0.0, (values[split] + values[split + 1]) / 2)))

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from data.metrics import evaluate_case, localization_iou
+from tools.data.metrics import evaluate_case, localization_iou
 
 from .editor import Editor
 from .settings import Setting

@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
 
-from data.domain import EDIT_TYPES, OBJECT_EDITS, SHAPES, names_object_by_shape
+from tools.data.domain import EDIT_TYPES, OBJECT_EDITS, SHAPES, names_object_by_shape
 
 
 def drawn_shape(instruction: str) -> str:

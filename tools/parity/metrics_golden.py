@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-
-from data.metrics import evaluate_case, localization_iou  # noqa: E402
+from tools.data.metrics import evaluate_case, localization_iou
 
 EVAL_SET = ROOT / "models" / "editmgt-tiny" / "eval"
 CASES_PER_TYPE = 2

@@ -27,7 +27,7 @@ import json
 import math
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 import numpy as np
 import torch
@@ -43,7 +43,6 @@ from tools.editmgt.sampling import (
     maskgit_step,
     sample,
     temperatures,
-    timestep_value,
 )
 from tools.editmgt.tokenizer import WordTokenizer
 from tools.export import fixture, goldens

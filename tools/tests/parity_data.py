@@ -7,8 +7,8 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from editmgt.configs import transformer_config
-from editmgt.transformer import Transformer2DModel
+from tools.editmgt.configs import transformer_config
+from tools.editmgt.transformer import Transformer2DModel
 
 PARITY_DIR = os.environ.get(
     "EDITMGT_PARITY_DIR",

@@ -4,10 +4,7 @@ import json
 import os
 import shutil
 import struct
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root: imports as tools.*
 
 import numpy as np
 import pytest

@@ -8,11 +8,11 @@ import pytest
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from data.domain import EDIT_TYPES, HELD_OUT_COMBOS, POSITIONS, content_words, vocabulary
-from data.eval_set import key_color
-from data.generator import sample_pair, sample_plan
-from data.metrics import classify, evaluate_case, localization_iou, summarize, token_mask
-from data.render import Scene, Shape, coverage, render
+from tools.data.domain import EDIT_TYPES, HELD_OUT_COMBOS, POSITIONS, content_words, vocabulary
+from tools.data.eval_set import key_color
+from tools.data.generator import sample_pair, sample_plan
+from tools.data.metrics import classify, evaluate_case, localization_iou, summarize, token_mask
+from tools.data.render import Scene, Shape, coverage, render
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "models" / "editmgt-tiny" / "eval"
 

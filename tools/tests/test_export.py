@@ -2,10 +2,7 @@
 
 import hashlib
 import json
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root: imports as tools.*
 
 import numpy as np
 import onnx

@@ -1,9 +1,6 @@
 """``max_tensor_bytes``: the largest tensor of a graph, inline or in external data, for ``maxTensorBytes``."""
 
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root: imports as tools.*
 
 import numpy as np
 import onnx

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from editmgt.configs import transformer_config
-from editmgt.transformer import Transformer2DModel
-from parity_data import CASE_GAMMA, case_arrays, case_call, parity_model, real_config_listing, tiny_weights
+from tools.editmgt.configs import transformer_config
+from tools.editmgt.transformer import Transformer2DModel
+from tools.tests.parity_data import CASE_GAMMA, case_arrays, case_call, parity_model, real_config_listing, tiny_weights
 
 FP32_TOLERANCE = 5e-5
 FP64_TOLERANCE = 1e-9

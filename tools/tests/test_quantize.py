@@ -1,10 +1,7 @@
 """Weight variants: int8 and q4 packing, the graph rewrites, external data (runtime check: bench/variants)."""
 
 import json
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root: imports as tools.*
 
 import numpy as np
 import onnx

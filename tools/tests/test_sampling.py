@@ -11,9 +11,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from editmgt.localization import localization_map, smooth_adaptive, upsample_bicubic
-from editmgt.rng import Xoshiro128
-from editmgt.sampling import (
+from tools.editmgt.localization import localization_map, smooth_adaptive, upsample_bicubic
+from tools.editmgt.rng import Xoshiro128
+from tools.editmgt.sampling import (
     StepOutput,
     TorchStep,
     categorical_draw,
@@ -25,7 +25,7 @@ from editmgt.sampling import (
     temperatures,
     timestep_value,
 )
-from parity_data import PARITY_DIR, case_arrays, parity_model
+from tools.tests.parity_data import PARITY_DIR, case_arrays, parity_model
 
 MASK = 71
 

@@ -7,9 +7,9 @@ import subprocess
 import pytest
 import torch
 
-from data.domain import vocabulary
-from editmgt.text_encoder import TextEncoder, TextEncoderConfig
-from editmgt.tokenizer import PAD_ID, UNK_ID, WordTokenizer, pre_tokenize
+from tools.data.domain import vocabulary
+from tools.editmgt.text_encoder import TextEncoder, TextEncoderConfig
+from tools.editmgt.tokenizer import PAD_ID, UNK_ID, WordTokenizer, pre_tokenize
 
 REPO = Path(__file__).resolve().parents[2]
 DENO = REPO / "node_modules" / ".bin" / "deno"

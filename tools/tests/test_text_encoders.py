@@ -17,10 +17,7 @@ The Gemma-2 float64 runs are bit-identical because the model keeps the reference
 """
 
 import json
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root: imports as tools.*
 
 import numpy as np
 import onnx

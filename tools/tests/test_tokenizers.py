@@ -2,13 +2,11 @@
 
 import json
 import struct
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root: imports as tools.*
-from tools.convert import tokenizers as tk  # noqa: E402
+from tools.convert import tokenizers as tk
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "tokenizers"
 

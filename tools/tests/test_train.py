@@ -2,24 +2,21 @@
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
-
-from common import cosine_lr, dilate, token_mask  # noqa: E402
-from data.domain import names_object_by_shape  # noqa: E402
-from editmgt.configs import vq_config  # noqa: E402
-from editmgt.vq import VQModel  # noqa: E402
-import train_transformer  # noqa: E402
-from join_logs import join, part_records  # noqa: E402
-from editmgt.text_encoder import TextEncoder, TextEncoderConfig  # noqa: E402
-from editmgt.tokenizer import PAD_ID, UNK_ID, WordTokenizer  # noqa: E402
-from train_transformer import HOLDOUT, drop_words, load_initial_weights, sample_masks, sampling_weights  # noqa: E402
-from train_vq import EmaCodebook, centred_decode, centred_encode, fold_centring  # noqa: E402
+from tools.train.common import cosine_lr, dilate, token_mask
+from tools.data.domain import names_object_by_shape
+from tools.editmgt.configs import vq_config
+from tools.editmgt.vq import VQModel
+from tools.train import train_transformer
+from tools.train.join_logs import join, part_records
+from tools.editmgt.text_encoder import TextEncoder, TextEncoderConfig
+from tools.editmgt.tokenizer import PAD_ID, UNK_ID, WordTokenizer
+from tools.train.train_transformer import HOLDOUT, drop_words, load_initial_weights, sample_masks, sampling_weights
+from tools.train.train_vq import EmaCodebook, centred_decode, centred_encode, fold_centring
 
 
 def small_vq(**overrides):

@@ -8,11 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from editmgt.configs import transformer_config
-from editmgt.layers import patch_downsample, patch_upsample, sinusoidal_embedding
-from editmgt.rope import apply_rope, text_image_rope
-from editmgt.transformer import Transformer2DModel
-from parity_data import case_call, parity_model, tiny_weights
+from tools.editmgt.configs import transformer_config
+from tools.editmgt.layers import patch_downsample, patch_upsample, sinusoidal_embedding
+from tools.editmgt.rope import apply_rope, text_image_rope
+from tools.editmgt.transformer import Transformer2DModel
+from tools.tests.parity_data import case_call, parity_model, tiny_weights
 
 
 @pytest.fixture(scope="module")

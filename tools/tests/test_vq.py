@@ -6,8 +6,8 @@ import onnx
 import pytest
 import torch
 
-from editmgt.configs import vq_config
-from editmgt.vq import VQModel
+from tools.editmgt.configs import vq_config
+from tools.editmgt.vq import VQModel
 
 
 def small_vq(**overrides) -> VQModel:

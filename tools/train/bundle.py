@@ -1,10 +1,10 @@
 """Collect a finished training run into one folder the exporter reads, and load it back.
 
-Usage: python3 tools/train/bundle.py --runs runs --out runs/tiny
+Usage: python3 -m tools.train.bundle --runs runs --out runs/tiny
 Writes OUT/vq.pt, OUT/model.pt (transformer + text encoder), OUT/tokenizer.json and OUT/config.json
 (every config plus the values the manifest needs and the measured figures).
 
-    from train.bundle import load_bundle
+    from tools.train.bundle import load_bundle
     vq, transformer, text_encoder, tokenizer, config = load_bundle("runs/tiny")
 """
 
@@ -12,17 +12,14 @@ import argparse
 import json
 from pathlib import Path
 import shutil
-import sys
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from editmgt.configs import transformer_config, vq_config  # noqa: E402
-from editmgt.text_encoder import TextEncoder, TextEncoderConfig  # noqa: E402
-from editmgt.tokenizer import PAD_ID, WordTokenizer  # noqa: E402
-from editmgt.transformer import Transformer2DModel  # noqa: E402
-from editmgt.vq import VQModel  # noqa: E402
+from tools.editmgt.configs import transformer_config, vq_config
+from tools.editmgt.text_encoder import TextEncoder, TextEncoderConfig
+from tools.editmgt.tokenizer import PAD_ID, WordTokenizer
+from tools.editmgt.transformer import Transformer2DModel
+from tools.editmgt.vq import VQModel
 
 IMAGE_SIZE = 64
 

@@ -4,15 +4,10 @@ import json
 import math
 import os
 from pathlib import Path
-import sys
 import time
 
 import numpy as np
 import torch
-
-TOOLS = Path(__file__).resolve().parents[1]
-if str(TOOLS) not in sys.path:
-    sys.path.insert(0, str(TOOLS))
 
 PATCH = 4
 """Pixels per VQ token along one side (64 px -> 16x16 tokens)."""

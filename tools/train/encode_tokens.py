@@ -1,6 +1,6 @@
 """Encode every training pair with the trained VQ: source/target token grids and edit token masks.
 
-Usage: python3 tools/train/encode_tokens.py --data runs/data --vq runs/vq/final.pt --out runs/tokens
+Usage: python3 -m tools.train.encode_tokens --data runs/data --vq runs/vq/final.pt --out runs/tokens
 Writes source.npy, target.npy [N,h,w] int16, edit.npy [N,h,w] bool, stats.json (share of tokens outside
 edits whose ids differ between source and target: the VQ locality figure).
 """
@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import load_pairs, set_threads, to_pixels, token_mask
-from editmgt.configs import vq_config
-from editmgt.vq import VQModel
+from tools.train.common import load_pairs, set_threads, to_pixels, token_mask
+from tools.editmgt.configs import vq_config
+from tools.editmgt.vq import VQModel
 
 
 def load_vq(path: Path) -> VQModel:

@@ -1,7 +1,7 @@
 """Joins the JSON-lines logs of a model's training parts (a run, then fine-tunes started with ``--init``)
 into one log whose steps count on across the parts, for the training figure.
 
-    /usr/bin/python3 tools/train/join_logs.py --out runs/lineage/transformer/log.jsonl \
+    /usr/bin/python3 -m tools.train.join_logs --out runs/lineage/transformer/log.jsonl \
         runs/transformer/log.jsonl runs/tuned/transformer/log.jsonl runs/tuned2/transformer/log.jsonl
 
 Within a part, a resume rewinds to its checkpoint's step and logs those steps again: the records it

@@ -23,28 +23,28 @@ stage() { echo "$(date -u +%H:%M:%S) $*"; }
 
 if [ ! -f "$RUNS/data/done.json" ]; then
   stage "data: generating $DATA_PAIRS pairs"
-  (cd tools && $PY -m data.build_train "../$RUNS/data" --count "$DATA_PAIRS")
+  $PY -m tools.data.build_train "$RUNS/data" --count "$DATA_PAIRS"
 fi
 
 if [ ! -f "$RUNS/vq/final.pt" ]; then
   stage "vq: training ($VQ_MINUTES min budget)"
-  $PY tools/train/train_vq.py --data "$RUNS/data" --out "$RUNS/vq" --minutes "$VQ_MINUTES"
+  $PY -m tools.train.train_vq --data "$RUNS/data" --out "$RUNS/vq" --minutes "$VQ_MINUTES"
 fi
 stage "vq: $(cat "$RUNS/vq/metrics.json" | tr -d '\n ')"
 
 if [ ! -f "$RUNS/tokens/stats.json" ]; then
   stage "tokens: encoding pairs"
-  $PY tools/train/encode_tokens.py --data "$RUNS/data" --vq "$RUNS/vq/final.pt" --out "$RUNS/tokens"
+  $PY -m tools.train.encode_tokens --data "$RUNS/data" --vq "$RUNS/vq/final.pt" --out "$RUNS/tokens"
 fi
 stage "tokens: $(cat "$RUNS/tokens/stats.json" | tr -d '\n ')"
 
 if [ ! -f "$RUNS/transformer/final.pt" ]; then
   if [ -n "${TRAIN_UNTIL:-}" ]; then budget=(--until "$TRAIN_UNTIL"); else budget=(--minutes "$TRAIN_MINUTES"); fi
   stage "transformer: training (${budget[*]})"
-  $PY tools/train/train_transformer.py --tokens "$RUNS/tokens" --data "$RUNS/data" --out "$RUNS/transformer" \
+  $PY -m tools.train.train_transformer --tokens "$RUNS/tokens" --data "$RUNS/data" --out "$RUNS/transformer" \
     "${budget[@]}"
 fi
 
 stage "bundle: $RUNS/tiny"
-$PY tools/train/bundle.py --runs "$RUNS" --out "$RUNS/tiny"
+$PY -m tools.train.bundle --runs "$RUNS" --out "$RUNS/tiny"
 stage "done"

@@ -14,7 +14,7 @@ Recipe (issue 4, DESIGN section 11):
 - timestep input = masked fraction of the 16x16 tokens ("mask-ratio" convention), micro_conds [64,64,0,0,6];
 - AdamW, warmup then cosine over a wall-clock budget; checkpoints every few minutes; resumable.
 
-Usage: python3 tools/train/train_transformer.py --tokens runs/tokens --data runs/data --out runs/transformer
+Usage: python3 -m tools.train.train_transformer --tokens runs/tokens --data runs/data --out runs/transformer
        --until 00:25 [--init runs/previous/checkpoint.pt]
 """
 
@@ -27,12 +27,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Budget, JsonLog, cosine_lr, dilate, save_checkpoint, set_threads
-from data.domain import EDIT_TYPES, OBJECT_EDITS, content_words, names_object_by_shape, vocabulary
-from editmgt.configs import transformer_config
-from editmgt.text_encoder import TextEncoder, TextEncoderConfig
-from editmgt.tokenizer import PAD_ID, UNK_ID, WordTokenizer
-from editmgt.transformer import Transformer2DModel
+from tools.train.common import Budget, JsonLog, cosine_lr, dilate, save_checkpoint, set_threads
+from tools.data.domain import EDIT_TYPES, OBJECT_EDITS, content_words, names_object_by_shape, vocabulary
+from tools.editmgt.configs import transformer_config
+from tools.editmgt.text_encoder import TextEncoder, TextEncoderConfig
+from tools.editmgt.tokenizer import PAD_ID, UNK_ID, WordTokenizer
+from tools.editmgt.transformer import Transformer2DModel
 
 MICRO_CONDS = [64.0, 64.0, 0.0, 0.0, 6.0]
 """micro_conds of the tiny model: [width, height, crop top, crop left, aesthetic score]."""

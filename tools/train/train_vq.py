@@ -10,29 +10,31 @@ Recipe (lessons of the feasibility run in issue 4):
   source's, so an edit does not change the tokens of unedited regions (the encoder's group norms
   and 3x3 convs would otherwise let a change leak into far tokens).
 
-Usage: python3 tools/train/train_vq.py --data runs/data --out runs/vq --minutes 35
+Usage: python3 -m tools.train.train_vq --data runs/data --out runs/vq --minutes 35
 """
 
 import argparse
 import json
 from pathlib import Path
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import (
+from tools.train.common import (
     Budget,
     JsonLog,
     cosine_lr,
+    dilate,
     load_pairs,
     save_checkpoint,
     set_threads,
     to_pixels,
     token_mask,
 )
-from editmgt.configs import vq_config
-from editmgt.vq import VQModel
+from tools.editmgt.configs import vq_config
+from tools.editmgt.vq import VQConfig, VQModel
 
 VQ_OVERRIDES = {"base": "tiny", "block_out_channels": [16, 32, 96], "num_vq_embeddings": 512, "norm_num_groups": 0,
                 "encoder": "patch"}
@@ -77,6 +79,7 @@ def fold_centring(vq: VQModel) -> VQModel:
         folded.decoder.conv_out.weight.mul_(0.5)
         folded.decoder.conv_out.bias.add_(1.0).mul_(0.5)
     return folded.eval()
+
 
 HOLDOUT = 512
 """The last HOLDOUT pairs of the training arrays are never trained on: the VQ is measured on them."""
@@ -162,8 +165,6 @@ def evaluate(vq: VQModel, source, target, mask) -> dict:
     vq.eval()
     errors, changed, outside = [], 0, 0
     changed_dilated, outside_dilated = 0, 0
-    from common import dilate
-
     for start in range(0, len(source), 64):
         src, tgt = to_pixels(source[start : start + 64]), to_pixels(target[start : start + 64])
         _, src_ids = vq.encode(src)
@@ -188,8 +189,56 @@ def evaluate(vq: VQModel, source, target, mask) -> dict:
     }
 
 
-def main() -> None:
-    """Command-line entry point (see module doc)."""
+class Training:
+    """A VQ run's state with its lifetime (checkpointed and resumed): the model, its optimizer, the EMA codebook,
+    steps taken, seconds spent and whether the codebook has left the autoencoder phase (k-means init)."""
+
+    def __init__(self, config: VQConfig, lr: float):
+        self.config = config
+        self.vq = VQModel(config)
+        self.vq.quantize.embedding.weight.requires_grad_(False)
+        self.params = [p for p in self.vq.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(self.params, lr=lr, betas=(0.9, 0.99))
+        self.ema = EmaCodebook(self.vq.quantize.embedding.weight)
+        self.step, self.spent, self.initialised = 0, 0.0, False
+
+    def resume(self, path: Path) -> None:
+        """Load a checkpoint written by `save`."""
+        state = torch.load(path)
+        self.vq.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.ema.load(state["ema"])
+        self.step, self.spent, self.initialised = state["step"], state["spent"], state["initialised"]
+
+    def save(self, path: Path, spent: float) -> None:
+        """Checkpoint everything `resume` needs."""
+        save_checkpoint(
+            path,
+            {"model": self.vq.state_dict(), "optimizer": self.optimizer.state_dict(), "ema": self.ema.state(),
+             "step": self.step, "spent": spent, "vq_config": VQ_OVERRIDES, "initialised": self.initialised},
+        )
+
+    def set_lr(self, lr: float) -> None:
+        """The learning rate of every parameter group."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def start_codebook(self, batches) -> None:
+        """End of the autoencoder phase: k-means codebook over `batches` of pixels, a fresh EMA from it."""
+        kmeans_init(self.vq, batches)
+        self.ema = EmaCodebook(self.vq.quantize.embedding.weight)
+        self.initialised = True
+
+    def optimize(self, loss: torch.Tensor) -> None:
+        """One clipped Adam step on `loss`."""
+        self.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.optimizer.step()
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """The command line (see module doc)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
@@ -200,115 +249,113 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--autoencoder-phase", type=float, default=0.15,
                         help="share of the budget trained without quantization before the k-means codebook init")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def autoencoder_step(run: Training, pixels: torch.Tensor) -> dict:
+    """Phase 1: the plain autoencoder (no quantization), L1 + L2 reconstruction; returns the step's log fields."""
+    recon = centred_decode(run.vq, centred_encode(run.vq, pixels))
+    loss = F.l1_loss(recon, pixels) + F.mse_loss(recon, pixels)
+    run.optimize(loss)
+    run.step += 1
+    if run.step % 20 != 0:
+        return {}
+    return {"phase": "autoencoder", "loss": loss.item(), "psnr": psnr(recon.detach(), pixels)}
+
+
+def quantized_step(run: Training, pixels: torch.Tensor, keep: torch.Tensor, locality_weight: float) -> dict:
+    """Phase 2: reconstruction + commitment + locality outside the edits (``keep`` [B,h,w] of the pairs), then the
+    EMA codebook update and, every 10 steps, dead-code restarts; returns the step's log fields."""
+    config, vq = run.config, run.vq
+    recon, z_e, z_q, ids = vq_step(vq, pixels)
+    rec_loss = F.l1_loss(recon, pixels) + F.mse_loss(recon, pixels)
+    commit = F.mse_loss(z_e, z_q.detach())
+    z_src, z_tgt = z_e[: len(keep)], z_e[len(keep) :]
+    diff = ((z_tgt - z_src) ** 2).mean(1)
+    locality = (diff * keep).sum() / keep.sum().clamp_min(1)
+    scale = (z_e.detach() ** 2).mean().clamp_min(1e-6)
+    loss = rec_loss + config.commitment_beta * commit + locality_weight * locality / scale
+    run.optimize(loss)
+    with torch.no_grad():
+        flat = z_e.detach().permute(0, 2, 3, 1).reshape(-1, config.latent_channels)
+        flat_ids = ids.flatten()
+        run.ema.update(vq.quantize.embedding.weight, flat, flat_ids)
+        restarted = 0
+        if run.step % 10 == 0:
+            errors = ((flat - vq.quantize.embedding.weight[flat_ids]) ** 2).sum(1)
+            restarted = run.ema.restart_dead(vq.quantize.embedding.weight, flat, errors)
+    run.step += 1
+    if not (run.step % 20 == 0 or run.step == 1):
+        return {}
+    counts = torch.bincount(flat_ids, minlength=config.num_vq_embeddings).float()
+    probs = counts / counts.sum()
+    return {
+        "loss": loss.item(),
+        "rec": rec_loss.item(),
+        "commit": commit.item(),
+        "locality": (locality / scale).item(),
+        "psnr": psnr(recon.detach(), pixels),
+        "perplexity": float(torch.exp(-(probs * (probs + 1e-10).log()).sum())),
+        "live_codes": int((run.ema.usage > 0.05).sum()),
+        "restarted": restarted,
+    }
+
+
+def finish(run: Training, out: Path, log: JsonLog, source, target, mask) -> None:
+    """Fold the centring into the model, measure it on the held-out pairs, write final.pt and metrics.json."""
+    vq = run.vq
+    final = fold_centring(vq)
+    with torch.no_grad():
+        probe = to_pixels(source[:8])
+        vq.eval()
+        fold_error = (centred_decode(vq, centred_encode(vq, probe)) - final.decode_latents(final.encode_latents(probe)))
+    metrics = {**evaluate(final, source, target, mask), "fold_error": fold_error.abs().max().item()}
+    log.write(step=run.step, final=True, **metrics)
+    save_checkpoint(out / "final.pt", {"model": final.state_dict(), "vq_config": VQ_OVERRIDES, "step": run.step,
+                                       **metrics})
+    (out / "metrics.json").write_text(json.dumps({"step": run.step, **metrics}, indent=2))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Command-line entry point (see module doc): autoencoder phase, k-means codebook, quantized phase with
+    checkpoints every 3 minutes, then the folded final model and its metrics."""
+    args = parse_args(argv)
     set_threads()
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-
     source, target, mask, _ = load_pairs(args.data)
     train_count = len(source) - HOLDOUT
-    config = vq_config(VQ_OVERRIDES)
-    vq = VQModel(config)
-    vq.quantize.embedding.weight.requires_grad_(False)
-    params = [p for p in vq.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
-    ema = EmaCodebook(vq.quantize.embedding.weight)
+    run = Training(vq_config(VQ_OVERRIDES), args.lr)
     checkpoint_path = args.out / "checkpoint.pt"
-    step, spent, initialised = 0, 0.0, False
     if checkpoint_path.exists():
-        state = torch.load(checkpoint_path)
-        vq.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        ema.load(state["ema"])
-        step, spent, initialised = state["step"], state["spent"], state["initialised"]
-        rng = np.random.default_rng([args.seed, step])
-    (args.out).mkdir(parents=True, exist_ok=True)
+        run.resume(checkpoint_path)
+        rng = np.random.default_rng([args.seed, run.step])
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "config.json").write_text(json.dumps({"vq_config": VQ_OVERRIDES}, indent=2))
     log = JsonLog(args.out / "log.jsonl")
-    budget = Budget(args.minutes * 60, spent)
+    budget = Budget(args.minutes * 60, run.spent)
     last_save = budget.spent
     while not budget.done:
         progress = budget.tick()
         lr = cosine_lr(args.lr, progress, warmup=0.03)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        run.set_lr(lr)
         index = np.sort(rng.choice(train_count, args.batch_pairs, replace=False))
-        src, tgt = to_pixels(source[index]), to_pixels(target[index])
-        pixels = torch.cat([src, tgt])
-        if not initialised and progress >= args.autoencoder_phase:
-            kmeans_init(vq, [to_pixels(np.concatenate([source[i], target[i]])) for i in
-                             (np.sort(rng.choice(train_count, 16, replace=False)) for _ in range(8))])
-            ema = EmaCodebook(vq.quantize.embedding.weight)
-            initialised = True
-        if not initialised:
-            z_e = centred_encode(vq, pixels)
-            recon = centred_decode(vq, z_e)
-            loss = F.l1_loss(recon, pixels) + F.mse_loss(recon, pixels)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            step += 1
-            if step % 20 == 0:
-                log.write(step=step, lr=lr, phase="autoencoder", loss=loss.item(), psnr=psnr(recon.detach(), pixels),
-                          spent=round(budget.spent, 1))
-            continue
-        recon, z_e, z_q, ids = vq_step(vq, pixels)
-        rec_loss = F.l1_loss(recon, pixels) + F.mse_loss(recon, pixels)
-        commit = F.mse_loss(z_e, z_q.detach())
-        keep = ~torch.from_numpy(token_mask(np.asarray(mask[index])))
-        z_src, z_tgt = z_e[: len(index)], z_e[len(index) :]
-        diff = ((z_tgt - z_src) ** 2).mean(1)
-        locality = (diff * keep).sum() / keep.sum().clamp_min(1)
-        scale = (z_e.detach() ** 2).mean().clamp_min(1e-6)
-        loss = rec_loss + config.commitment_beta * commit + args.locality * locality / scale
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        with torch.no_grad():
-            flat = z_e.detach().permute(0, 2, 3, 1).reshape(-1, config.latent_channels)
-            flat_ids = ids.flatten()
-            ema.update(vq.quantize.embedding.weight, flat, flat_ids)
-            restarted = 0
-            if step % 10 == 0:
-                errors = ((flat - vq.quantize.embedding.weight[flat_ids]) ** 2).sum(1)
-                restarted = ema.restart_dead(vq.quantize.embedding.weight, flat, errors)
-        step += 1
-        if step % 20 == 0 or step == 1:
-            counts = torch.bincount(flat_ids, minlength=config.num_vq_embeddings).float()
-            probs = counts / counts.sum()
-            perplexity = float(torch.exp(-(probs * (probs + 1e-10).log()).sum()))
-            log.write(
-                step=step,
-                lr=lr,
-                loss=loss.item(),
-                rec=rec_loss.item(),
-                commit=commit.item(),
-                locality=(locality / scale).item(),
-                psnr=psnr(recon.detach(), pixels),
-                perplexity=perplexity,
-                live_codes=int((ema.usage > 0.05).sum()),
-                restarted=restarted,
-                spent=round(budget.spent, 1),
-            )
-        if budget.spent - last_save > 180 or budget.done:
-            save_checkpoint(
-                checkpoint_path,
-                {"model": vq.state_dict(), "optimizer": optimizer.state_dict(), "ema": ema.state(),
-                 "step": step, "spent": budget.spent, "vq_config": VQ_OVERRIDES, "initialised": initialised},
-            )
+        pixels = torch.cat([to_pixels(source[index]), to_pixels(target[index])])
+        if not run.initialised and progress >= args.autoencoder_phase:
+            run.start_codebook([to_pixels(np.concatenate([source[i], target[i]])) for i in
+                                (np.sort(rng.choice(train_count, 16, replace=False)) for _ in range(8))])
+        if not run.initialised:
+            record = autoencoder_step(run, pixels)
+        else:
+            keep = ~torch.from_numpy(token_mask(np.asarray(mask[index])))
+            record = quantized_step(run, pixels, keep, args.locality)
+        if record:
+            log.write(step=run.step, lr=lr, **record, spent=round(budget.spent, 1))
+        if run.initialised and (budget.spent - last_save > 180 or budget.done):
+            run.save(checkpoint_path, budget.spent)
             last_save = budget.spent
     held = slice(train_count, len(source))
-    final = fold_centring(vq)
-    with torch.no_grad():
-        probe = to_pixels(source[held][:8])
-        vq.eval()
-        fold_error = (centred_decode(vq, centred_encode(vq, probe)) - final.decode_latents(final.encode_latents(probe)))
-    metrics = {**evaluate(final, source[held], target[held], mask[held]), "fold_error": fold_error.abs().max().item()}
-    log.write(step=step, final=True, **metrics)
-    save_checkpoint(args.out / "final.pt", {"model": final.state_dict(), "vq_config": VQ_OVERRIDES, "step": step, **metrics})
-    (args.out / "metrics.json").write_text(json.dumps({"step": step, **metrics}, indent=2))
+    finish(run, args.out, log, source[held], target[held], mask[held])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,0 @@
-"""Puts tools/ on sys.path so tests import the ``editmgt`` package."""
-
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
