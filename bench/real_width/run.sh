@@ -54,4 +54,5 @@ cat > "$OUT/entry-points.json" <<JSON
  "server": {"milliseconds": $server_ms, "peakRssBytes": $((server_kib * 1024))}}
 JSON
 uptime >> "$OUT/uptime.txt"
+"$DENO" fmt --quiet "$OUT"
 cat "$OUT/pipeline.json" "$OUT/entry-points.json"
