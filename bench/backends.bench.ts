@@ -9,7 +9,7 @@
 import type { DeviceName } from "../src/model/backend.ts";
 import { loadModelComponents } from "../src/model/components.ts";
 import { openLocalModelPackage } from "../src/model/deno.ts";
-import { createBackend } from "../src/model/select.ts";
+import { createBackend } from "../src/model/deno.ts";
 import type { StepInput, StepModel } from "../src/sampler/model.ts";
 
 const model = await openLocalModelPackage(

@@ -10,9 +10,9 @@
  *     XDG_RUNTIME_DIR=/tmp deno bench -A bench/pipeline.bench.ts
  */
 
-import { createEngine } from "../src/engine/engine.ts";
+import { createEngine } from "../src/engine/deno.ts";
 import type { DeviceName } from "../src/model/backend.ts";
-import { denoSource } from "../src/model/deno.ts";
+import { createBackend, denoSource } from "../src/model/deno.ts";
 import { EditPipeline } from "../src/pipeline/pipeline.ts";
 import type { EditInput } from "../src/pipeline/types.ts";
 import { diskImage } from "../tests/pipeline/fixture.ts";
@@ -27,7 +27,7 @@ const input: EditInput = {
 };
 
 for (const device of ["node", "wasm", "webgpu"] as const satisfies readonly DeviceName[]) {
-  const pipeline = await EditPipeline.load(MANIFEST, { device, source: denoSource });
+  const pipeline = await EditPipeline.load(MANIFEST, { device, source: denoSource, createBackend });
   for (let i = 0; i < 2; i++) await pipeline.edit(input);
   Deno.bench({
     name: `edit, ${device}`,
@@ -53,6 +53,7 @@ const singleThread = await EditPipeline.load(MANIFEST, {
   device: "node",
   backendOptions: { threads: 1 },
   source: denoSource,
+  createBackend,
 });
 for (let i = 0; i < 2; i++) await singleThread.edit(input);
 Deno.bench({

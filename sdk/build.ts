@@ -1,6 +1,6 @@
 /**
  * Builds the browser SDK with Deno's own bundler: `sdk/mod.ts` (the page's entry) and
- * `sdk/worker.ts` (the engine's Web Worker) into one folder of ES modules with shared chunks,
+ * `sdk/worker.js` (the engine's Web Worker) into one folder of ES modules with shared chunks,
  * plus the WebAssembly files the bundled code loads relative to itself (onnxruntime-web's
  * runtimes, the image codecs). The edge server serves the folder at `/sdk/`.
  *
@@ -27,7 +27,7 @@ export interface BuildReport {
 }
 
 const REPOSITORY = new URL("../", import.meta.url);
-const ENTRIES = ["sdk/mod.ts", "sdk/worker.ts"];
+const ENTRIES = ["sdk/mod.ts", "sdk/worker.js"];
 /** A WebAssembly file name in quotes, as bundled code refers to the files it loads. */
 const WASM_REFERENCE = /["']([\w.-]+\.wasm)["']/g;
 

@@ -7,11 +7,12 @@
  * @module
  */
 
-import { createEngine, type Engine } from "../src/engine/engine.ts";
+import { createEngineWith, type Engine } from "../src/engine/engine.ts";
 import { EditMGTError, isEditMGTError } from "../src/errors/mod.ts";
 import type { BinaryMask } from "../src/image/types.ts";
 import type { ModelPackage } from "../src/model/package.ts";
 import type { MemoryRequest } from "../src/model/memory.ts";
+import type { WasmBackendOptions } from "../src/model/backends/wasm.ts";
 import { describeDtypes, type DtypeRequest, dtypesOf } from "../src/model/variants.ts";
 import type {
   EditInput,
@@ -48,8 +49,14 @@ export interface EditorOptions {
    * else the remote edit API; {@linkcode Editor.reason} says why.
    */
   device?: "auto" | EditorDevice;
-  /** Run the model in a Web Worker (default true); false runs it on the page's thread. */
-  worker?: boolean;
+  /**
+   * Where the model runs: `true` (the default) in the SDK's Web Worker, started as
+   * `new Worker(new URL("./worker.js", import.meta.url), { type: "module" })` so that bundlers
+   * build it; a `Worker` you made, whose module calls `serveEditorWorker()` of
+   * `@editmgt/editmgt/sdk/worker` (e.g. to serve it from your origin, or with your bundler's
+   * own worker syntax); `false` on the page's thread.
+   */
+  worker?: boolean | Worker;
   /**
    * Keep model files in the browser's storage (default true, named "editmgt-models"): the
    * Origin Private File System where there is one, else Cache Storage. Downloads are verified
@@ -66,6 +73,12 @@ export interface EditorOptions {
   onProgress?: (event: EditorProgress) => void;
   /** WASM threads (default: up to 4 when the page is cross-origin isolated, else 1). */
   threads?: number;
+  /**
+   * Where onnxruntime-web's `ort-wasm-*.wasm`/`.mjs` files are served from (its
+   * `env.wasm.wasmPaths`): a folder URL ending in `/`, or a record of file names to URLs. Needed
+   * where a bundler or host does not serve them beside the code that loads them.
+   */
+  wasmPaths?: WasmBackendOptions["wasmPaths"];
   /**
    * Which weights to download and run, as in transformers.js: `"auto"` (the default: per
    * component, the variant the manifest lists for the device, e.g. fp16 on WebGPU with
@@ -293,16 +306,16 @@ async function startEngine(
   const onProgress = (event: EditProgress) => {
     if (event.type === "download" && store === null) options.onProgress?.(event);
   };
-  const backend = options.threads === undefined ? undefined : { threads: options.threads };
   const engine = options.worker === false
     ? await inThreadEngine(model, device, dtypes, store, onProgress, options)
-    : createEngine({
+    : createEngineWith({}, {
       manifest: model.manifestUrl,
       device,
       dtype: dtypes,
       memory: options.memory,
-      workerUrl: workerUrl(store),
-      backend,
+      worker: options.worker instanceof Worker ? options.worker : startWorker(),
+      store: store === null ? undefined : { name: store.name, kind: store.kind },
+      backend: backendOptions(options),
       onProgress,
     });
   const { signal } = options;
@@ -328,13 +341,15 @@ async function inThreadEngine(
   dtypes: Record<string, ComponentDtype>,
   store: EntryStore | null,
   onProgress: (event: EditProgress) => void,
-  { signal, memory }: EditorOptions,
+  options: EditorOptions,
 ): Promise<Engine> {
+  const { signal, memory } = options;
   const { EditPipeline } = await import("../src/pipeline/pipeline.ts");
   const pipeline = await EditPipeline.load(model.manifestUrl, {
     device,
     dtype: dtypes,
     memory,
+    backendOptions: backendOptions(options),
     source: store === null ? undefined : cachedSource(store.name, store.kind),
     onProgress,
     signal,
@@ -347,18 +362,32 @@ async function inThreadEngine(
   };
 }
 
+/** The backend options the editor's options name (WASM threads and file location). */
+function backendOptions({ threads, wasmPaths }: EditorOptions): WasmBackendOptions {
+  return { ...(threads === undefined ? {} : { threads }), ...(wasmPaths ? { wasmPaths } : {}) };
+}
+
 /**
- * The worker module beside this one: `worker.ts` in the sources, `worker.js` in the bundle
- * (both sit next to the module that holds this code), told which store to read by its URL.
+ * Starts the SDK's worker, written the way bundlers recognise (Vite, webpack, esbuild, Parcel
+ * build `worker.js` and what it imports as a worker of its own). A browser refuses a worker
+ * script from another origin (a page loading the SDK from a CDN) with a `SecurityError`.
  */
-function workerUrl(store: EntryStore | null): URL {
-  const here = import.meta.url;
-  const url = new URL(here.endsWith(".ts") ? "./worker.ts" : "./worker.js", here);
-  if (store !== null) {
-    url.searchParams.set("cache", store.name);
-    url.searchParams.set("storage", store.kind);
+function startWorker(): Worker {
+  try {
+    return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  } catch (cause) {
+    if (!(cause instanceof DOMException && cause.name === "SecurityError")) throw cause;
+    throw new EditMGTError(
+      "worker_failed",
+      `the browser refused to start the SDK's worker from ${new URL(
+        "./worker.js",
+        import.meta.url,
+      )}` +
+        " because it is not on the page's origin: serve the SDK from your own origin (or bundle it), " +
+        "or pass a Worker made on your origin as the `worker` option (see serveEditorWorker)",
+      { cause },
+    );
   }
-  return url;
 }
 
 async function readMask(mask: ImageInput | BinaryMask, signal?: AbortSignal): Promise<MaskSource> {

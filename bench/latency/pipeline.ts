@@ -21,7 +21,7 @@
 import { parseArgs } from "node:util";
 import type { Backend, DeviceName, ModelSession } from "../../src/model/backend.ts";
 import { denoSource } from "../../src/model/deno.ts";
-import { createBackend } from "../../src/model/select.ts";
+import { createBackend } from "../../src/model/deno.ts";
 import { EditPipeline } from "../../src/pipeline/pipeline.ts";
 import type { EditInput, EditTimings } from "../../src/pipeline/types.ts";
 import { diskImage } from "../../tests/pipeline/fixture.ts";

@@ -19,7 +19,7 @@
 
 import * as ort from "onnxruntime-node";
 import { parseArgs } from "node:util";
-import { createBackend } from "../../src/model/select.ts";
+import { createBackend } from "../../src/model/deno.ts";
 import type { ModelTensor, NamedTensors } from "../../src/model/backend.ts";
 import { sample } from "../../src/sampler/mod.ts";
 import { REAL, TOKENS, zeroCostModel } from "../fixtures.ts";

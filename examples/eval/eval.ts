@@ -15,7 +15,7 @@
 
 import { parseArgs } from "node:util";
 import type { DeviceName } from "../../src/model/backend.ts";
-import { denoSource } from "../../src/model/deno.ts";
+import { createBackend, denoSource } from "../../src/model/deno.ts";
 import { EditPipeline } from "../../src/pipeline/pipeline.ts";
 import { jsonReport, lambdaPlot, markdownReport, type ReportContext } from "./report.ts";
 import { type ConfigResult, type EvalCase, type EvalConfig, loadCases, runConfig } from "./run.ts";
@@ -74,6 +74,7 @@ async function main(args: string[]): Promise<number> {
     device: values.device as DeviceName,
     backendOptions: { threads: Number(values.threads) },
     source: denoSource,
+    createBackend,
   });
   const configs = CONFIGS.filter((config) => !values.only || config.name.includes(values.only));
   const results: ConfigResult[] = [];

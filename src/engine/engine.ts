@@ -1,7 +1,9 @@
 /**
- * `createEngine`: one interface for running edits, whether the pipeline lives in a Worker (the
- * default: `session.run` never blocks the caller's thread) or in the caller's thread. The CLI,
- * the server and the browser SDK all use it.
+ * The engine's core: one interface for running edits, whether the pipeline lives in a Worker
+ * (the default: `session.run` never blocks the caller's thread) or in the caller's thread. It
+ * knows no runtime: {@linkcode createEngineWith} takes what differs (how the default worker is
+ * started, where files come from, which backends exist) from the Deno entry (`deno.ts`) or the
+ * browser SDK, so that no browser bundle holds a Deno-only module.
  *
  * @module
  */
@@ -9,7 +11,9 @@
 import { EditMGTError } from "../errors/mod.ts";
 import type { DeviceName } from "../model/backend.ts";
 import { manifestUrl } from "../model/manifest.ts";
-import type { BackendOptions } from "../model/select.ts";
+import { modelBase } from "../model/package.ts";
+import type { BackendFactory, BackendOptions } from "../model/select.ts";
+import type { FileSource } from "../model/source.ts";
 import type { MemoryRequest } from "../model/memory.ts";
 import type { DtypeRequest } from "../model/variants.ts";
 import type {
@@ -19,8 +23,7 @@ import type {
   EditProgress,
   EditResult,
 } from "../pipeline/types.ts";
-import { localModelOptions, modelBase } from "./local.ts";
-import type { EngineRequest, EngineResponse } from "./protocol.ts";
+import type { EngineRequest, EngineResponse, InitMessage } from "./protocol.ts";
 
 /** Options for {@linkcode createEngine}. */
 export interface EngineOptions {
@@ -28,10 +31,15 @@ export interface EngineOptions {
   manifest: string | URL;
   /** Where the model runs. */
   device: DeviceName;
-  /** Host the pipeline in a Worker (default true); false runs it in the caller's thread. */
-  worker?: boolean;
-  /** The worker module, where a bundler serves it elsewhere; default `./worker.ts` beside this. */
-  workerUrl?: string | URL;
+  /**
+   * Host the pipeline in a Worker (default true: the runtime's own engine worker); false runs it
+   * in the caller's thread. A `Worker` you made (a module worker whose script answers the
+   * engine's messages with `createPipelineHost`, e.g. one your bundler built) is used as it is
+   * and ended by `dispose`.
+   */
+  worker?: boolean | Worker;
+  /** The browser model store the worker reads files from (see `InitMessage.store`). */
+  store?: InitMessage["store"];
   /** Options of the backend (threads, WASM paths). */
   backend?: BackendOptions;
   /**
@@ -60,53 +68,56 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
-/**
- * The platform's Worker, kept at load time: onnxruntime-web's WASM runtime, once it has made a
- * session, replaces `globalThis.Worker` in Deno with a `node:worker_threads` class (whose workers
- * have no `self`), which cannot host the engine's module worker.
- */
-const PlatformWorker: typeof Worker = globalThis.Worker;
+/** What differs between runtimes, for {@linkcode createEngineWith}. */
+export interface EnginePlatform {
+  /** Starts the runtime's engine worker, used when `worker` is true or left out. */
+  startWorker?: () => Worker;
+  /** How the in-thread pipeline reads files; default `fetch`. */
+  source?: FileSource;
+  /** How the in-thread pipeline creates its backend; default WASM and WebGPU only. */
+  createBackend?: BackendFactory;
+}
 
 /** How long `dispose` waits for the worker to release its sessions before ending it. */
 const DISPOSE_TIMEOUT_MS = 10_000;
 
 /**
- * Loads a model and returns an {@linkcode Engine}. Loading starts at once; calls made before it
- * finishes wait for it.
+ * Loads a model and returns an {@linkcode Engine}, on the runtime `platform` describes. Loading
+ * starts at once; calls made before it finishes wait for it. Deno code calls `createEngine` of
+ * `@editmgt/editmgt/engine`, which passes the Deno platform; the browser SDK passes its own
+ * worker.
  *
  * @example
  * ```ts
- * import { createEngine } from "@editmgt/editmgt/engine";
- * import { decodeImage } from "@editmgt/editmgt/image";
+ * import { createEngineWith } from "@editmgt/editmgt/engine";
  *
- * const engine = createEngine({ manifest: "models/editmgt-tiny", device: "node" });
+ * const worker = new Worker(new URL("./my-engine-worker.js", import.meta.url), { type: "module" });
+ * const engine = createEngineWith({}, { manifest: "/models/editmgt-tiny/", device: "wasm", worker });
  * await engine.ready;
- * const image = await decodeImage(await Deno.readFile("in.png"));
- * const controller = new AbortController();
- * const result = await engine.edit(
- *   { image, instruction: "make the red circle blue", options: { seed: 1 } },
- *   { signal: controller.signal, onProgress: (event) => console.log(event.type) },
- * );
- * console.log(result.seed, result.timings.totalMs);
- * await engine.dispose();
  * ```
  */
-export function createEngine(options: EngineOptions): Engine {
+export function createEngineWith(platform: EnginePlatform, options: EngineOptions): Engine {
   const manifest = manifestUrl(options.manifest, modelBase());
-  return options.worker === false
-    ? inThreadEngine(options, manifest)
-    : workerEngine(options, manifest);
+  if (options.worker === false) return inThreadEngine(platform, options, manifest);
+  if (options.worker === undefined || options.worker === true) {
+    if (platform.startWorker === undefined) {
+      throw new EditMGTError(
+        "invalid_option",
+        "this runtime has no default engine worker: pass a Worker as `worker`, or `worker: false`",
+      );
+    }
+    return workerEngine(platform.startWorker(), options, manifest);
+  }
+  return workerEngine(options.worker, options, manifest);
 }
 
-function inThreadEngine(options: EngineOptions, manifest: URL): Engine {
+function inThreadEngine(platform: EnginePlatform, options: EngineOptions, manifest: URL): Engine {
   // Imported here, so that a page using the Worker does not bundle the pipeline itself.
   const loading = (async () => {
-    const [{ EditPipeline }, local] = await Promise.all([
-      import("../pipeline/pipeline.ts"),
-      localModelOptions(manifest),
-    ]);
+    const { EditPipeline } = await import("../pipeline/pipeline.ts");
     return await EditPipeline.load(manifest, {
-      ...local,
+      source: platform.source,
+      createBackend: platform.createBackend,
       base: manifest,
       device: options.device,
       backendOptions: options.backend,
@@ -139,11 +150,7 @@ interface PendingCall {
   onProgress?: (event: EditProgress) => void;
 }
 
-function workerEngine(options: EngineOptions, manifest: URL): Engine {
-  const worker = new PlatformWorker(
-    options.workerUrl ?? new URL("./worker.ts", import.meta.url),
-    { type: "module" },
-  );
+function workerEngine(worker: Worker, options: EngineOptions, manifest: URL): Engine {
   const pending = new Map<number, PendingCall>();
   let nextJob = 1;
   let failure: EditMGTError | null = null;
@@ -198,7 +205,7 @@ function workerEngine(options: EngineOptions, manifest: URL): Engine {
   };
   worker.onerror = (event: ErrorEvent) => {
     event.preventDefault();
-    fail(new EditMGTError("internal", `the engine worker crashed: ${event.message}`));
+    fail(workerError(event));
   };
   worker.onmessageerror = () => {
     fail(new EditMGTError("internal", "the engine worker sent a message that could not be read"));
@@ -210,6 +217,7 @@ function workerEngine(options: EngineOptions, manifest: URL): Engine {
     backend: options.backend,
     dtype: options.dtype,
     memory: options.memory,
+    store: options.store,
   });
 
   const call = <T>(
@@ -275,6 +283,25 @@ function workerEngine(options: EngineOptions, manifest: URL): Engine {
       return disposing;
     },
   };
+}
+
+/**
+ * The error of a worker's `error` event. A worker whose script never ran (answered with an HTML
+ * page, a 404, a blocked import) gets an event without a message; say what that usually means.
+ */
+function workerError(event: ErrorEvent): EditMGTError {
+  if (event.message) {
+    return new EditMGTError("worker_failed", `the engine worker crashed: ${event.message}`, {
+      details: { filename: event.filename, line: event.lineno },
+    });
+  }
+  return new EditMGTError(
+    "worker_failed",
+    "the engine worker failed to start: its script (or a module it imports) did not load as " +
+      "JavaScript. Check in the network panel that the worker's URL is served as JavaScript " +
+      "(a server that answers unknown paths with index.html breaks it), or pass a Worker you " +
+      "made as the `worker` option",
+  );
 }
 
 function disposedError(): EditMGTError {

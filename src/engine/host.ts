@@ -9,8 +9,8 @@
 
 import { EditPipeline } from "../pipeline/pipeline.ts";
 import type { EditProgress } from "../pipeline/types.ts";
+import type { BackendFactory } from "../model/select.ts";
 import type { FileSource } from "../model/source.ts";
-import { localModelOptions } from "./local.ts";
 import {
   type EngineRequest,
   type EngineResponse,
@@ -28,8 +28,18 @@ export interface HostPort {
 
 /** Options of {@linkcode createPipelineHost}. */
 export interface PipelineHostOptions {
-  /** Where model files come from (e.g. the SDK's Cache Storage); default: fetch, or files in Deno. */
+  /** Where model files come from; default `fetch`. */
   source?: FileSource;
+  /**
+   * Chooses the source for an `init` message (e.g. the SDK's store that `init.store` names);
+   * when it answers undefined, {@linkcode PipelineHostOptions.source} is used.
+   */
+  sourceFor?: (init: InitMessage) => FileSource | undefined;
+  /**
+   * Creates the backend for the device `init` names; default `createBackend` of
+   * `@editmgt/editmgt/model` (WASM, WebGPU). The Deno worker passes the one that knows `"node"`.
+   */
+  createBackend?: BackendFactory;
 }
 
 /** Handles one incoming message. */
@@ -78,7 +88,7 @@ export function createPipelineHost(
   };
 
   const init = (message: InitMessage) => {
-    pipeline = loadPipeline(message, options.source, progress(0));
+    pipeline = loadPipeline(message, options, progress(0));
     pipeline.then(
       (loaded) => post({ type: "ready", device: loaded.device, dtypes: { ...loaded.dtypes } }),
       (error) => post({ type: "error", job: 0, error: errorBody(error) }),
@@ -125,12 +135,13 @@ export function createPipelineHost(
 
 async function loadPipeline(
   message: InitMessage,
-  source: FileSource | undefined,
+  options: PipelineHostOptions,
   onProgress: (event: EditProgress) => void,
 ): Promise<EditPipeline> {
   const url = new URL(message.manifest);
   return await EditPipeline.load(url, {
-    ...(source ? { source } : await localModelOptions(url)),
+    source: options.sourceFor?.(message) ?? options.source,
+    createBackend: options.createBackend,
     base: url,
     device: message.device,
     backendOptions: message.backend,

@@ -1,7 +1,9 @@
 /**
  * The engine: a model loaded on a device behind one interface, hosted in a Worker (Deno Worker
  * or Web Worker, one message protocol) so the caller's thread never blocks on `session.run`,
- * or in the caller's thread. Cancellation is forwarded to the worker; errors come back as
+ * or in the caller's thread. This entry is for Deno and Node.js (`createEngine` starts the Deno
+ * worker and knows the native `"node"` device); browsers use `@editmgt/editmgt/sdk`, or
+ * `createEngineWith` with a worker of their own. Cancellation is forwarded to the worker; errors come back as
  * `EditMGTError`s with their stable codes.
  *
  * @example
@@ -16,7 +18,13 @@
  * @module
  */
 
-export { createEngine, type Engine, type EngineOptions } from "./engine.ts";
+export { createEngine } from "./deno.ts";
+export {
+  createEngineWith,
+  type Engine,
+  type EngineOptions,
+  type EnginePlatform,
+} from "./engine.ts";
 export {
   createPipelineHost,
   type HostPort,

@@ -29,6 +29,11 @@ export interface InitMessage {
   dtype?: DtypeRequest;
   /** How long sessions live; default `"auto"`. */
   memory?: MemoryRequest;
+  /**
+   * The browser model store to read files from (the SDK's OPFS or Cache Storage, by name and
+   * kind), for hosts that know one; default: the host's own file source.
+   */
+  store?: { name: string; kind: string };
 }
 
 /** Runs an edit (`job` numbers the call). */

@@ -1,10 +1,13 @@
 /**
- * The engine's worker module (Deno Worker or browser Web Worker, `type: "module"`): hosts one
- * pipeline and answers the engine's messages. Created by `createEngine`; not imported directly.
+ * The engine's Deno worker module (`type: "module"`): hosts one pipeline, reading local model
+ * folders from disk and creating the native `"node"` device, and answers the engine's messages.
+ * Started by `createEngine` of `deno.ts`; not imported directly. (The browser SDK has its own
+ * worker, `sdk/worker.js`.)
  *
  * @module
  */
 
+import { createBackend, denoSource } from "../model/deno.ts";
 import { createPipelineHost } from "./host.ts";
 import type { EngineRequest, EngineResponse } from "./protocol.ts";
 
@@ -24,5 +27,5 @@ if (globalThis.location?.protocol === "file:") {
 }
 const handle = createPipelineHost({
   postMessage: (message, transfer) => scope.postMessage(message, transfer),
-});
+}, { source: denoSource, createBackend });
 scope.onmessage = (event) => handle(event.data);

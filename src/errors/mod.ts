@@ -55,6 +55,11 @@ export const ERROR_STATUS = {
   download_failed: 502,
   /** No backend (WebGPU, WASM, native) can run the model here. */
   backend_unavailable: 503,
+  /**
+   * The engine's worker could not start or died: its script was refused (cross-origin), not
+   * served as JavaScript, or crashed while loading.
+   */
+  worker_failed: 503,
   /** The server is at its limit of uploads or image work in flight; retry after `Retry-After`. */
   busy: 503,
   /** The work took longer than its time limit. */

@@ -1,13 +1,17 @@
 /**
  * The Deno-only part of model loading: local folders and paths relative to the working
- * directory. `file:` URLs are read with `Deno.readFile`; every other URL goes through
- * {@linkcode fetchSource}. Browser code never imports this file; everything else about loading
- * (manifest, progress, verification) is shared with it.
+ * directory, and the native `"node"` device (onnxruntime-node). `file:` URLs are read with
+ * `Deno.readFile`; every other URL goes through {@linkcode fetchSource}. Browser code never
+ * imports this file (a separate entry, `@editmgt/editmgt/model/deno`); everything else about
+ * loading (manifest, progress, verification, the WASM and WebGPU backends) is shared with it.
  *
  * @module
  */
 
 import { pathToFileURL } from "node:url";
+import { EditMGTError } from "../errors/mod.ts";
+import type { Backend, DeviceName } from "./backend.ts";
+import { type BackendOptions, createBackend as createWebBackend } from "./select.ts";
 import { type ModelPackage, type ModelPackageOptions, openModelPackage } from "./package.ts";
 import { abortedError, fetchSource, type FileRequest, missingFileError } from "./source.ts";
 
@@ -61,4 +65,39 @@ export function openLocalModelPackage(
     source: denoSource,
     base: workingDirectoryUrl(),
   });
+}
+
+/**
+ * Creates the backend for `device`, the native `"node"` device (onnxruntime-node on the CPU)
+ * included; `"wasm"` and `"webgpu"` as `createBackend` of `@editmgt/editmgt/model`. Rejects
+ * with `backend_unavailable` when Deno runs without `--allow-ffi` (onnxruntime-node is native
+ * code), saying which flag to add.
+ *
+ * @example
+ * ```ts
+ * import { createBackend } from "@editmgt/editmgt/model/deno";
+ *
+ * const backend = await createBackend("node", { threads: 2 });
+ * console.log(backend.device); // "node"
+ * ```
+ */
+export async function createBackend(
+  device: DeviceName,
+  options: BackendOptions = {},
+): Promise<Backend> {
+  if (device !== "node") return await createWebBackend(device, options);
+  try {
+    return (await import("./backends/node.ts")).createNodeBackend(options);
+  } catch (cause) {
+    if (cause instanceof Deno.errors.NotCapable || cause instanceof Deno.errors.PermissionDenied) {
+      throw new EditMGTError(
+        "backend_unavailable",
+        'the "node" device loads onnxruntime-node, native code that Deno runs only with ' +
+          "--allow-ffi (and --allow-read, --allow-env, --allow-sys): add those flags, or use " +
+          `the "wasm" device (${cause.message})`,
+        { cause, details: { device, flag: "--allow-ffi" } },
+      );
+    }
+    throw cause;
+  }
 }

@@ -65,7 +65,7 @@ export {
   type PackageFile,
   type VerifiedFile,
 } from "./package.ts";
-export { type BackendOptions, createBackend } from "./select.ts";
+export { type BackendFactory, type BackendOptions, createBackend } from "./select.ts";
 export type { NodeBackendOptions } from "./backends/node.ts";
 export type { WasmBackendOptions } from "./backends/wasm.ts";
 export type { WebGpuBackendOptions } from "./backends/webgpu.ts";

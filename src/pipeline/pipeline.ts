@@ -28,7 +28,7 @@ import {
 } from "../model/components.ts";
 import type { MemoryRequest, SessionPolicy } from "../model/memory.ts";
 import { openModelPackage } from "../model/package.ts";
-import { type BackendOptions, createBackend } from "../model/select.ts";
+import { type BackendFactory, type BackendOptions, createBackend } from "../model/select.ts";
 import type { FileSource } from "../model/source.ts";
 import { chooseVariants, type DtypeRequest, dtypesOf } from "../model/variants.ts";
 import { sample } from "../sampler/sample.ts";
@@ -61,6 +61,12 @@ export interface EditPipelineLoadOptions {
   backend?: Backend;
   /** Options of the created backend (threads, WASM paths). */
   backendOptions?: BackendOptions;
+  /**
+   * Creates the backend for `device`. Default: `createBackend` of `@editmgt/editmgt/model`
+   * (`"wasm"`, `"webgpu"`); in Deno or Node.js pass `createBackend` of
+   * `@editmgt/editmgt/model/deno` for the `"node"` device.
+   */
+  createBackend?: BackendFactory;
   /**
    * Which weights to load: `"auto"` (default: per component, the variant the manifest lists for
    * the device, else the base files), one weight type (`"fp32"`, `"fp16"`, `"int8"`, `"q4"`)
@@ -194,7 +200,10 @@ export class EditPipeline {
           }),
       });
       const backend = options.backend ??
-        await createBackend(options.device ?? "wasm", options.backendOptions);
+        await (options.createBackend ?? createBackend)(
+          options.device ?? "wasm",
+          options.backendOptions,
+        );
       const { dtype } = options;
       const variants = chooseVariants(model.manifest, {
         device: backend.device,

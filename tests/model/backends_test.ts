@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createBackend } from "../../src/model/select.ts";
+import { createBackend } from "../../src/model/deno.ts";
 import type { Backend, DeviceName, NamedTensors } from "../../src/model/backend.ts";
 import { isEditMGTError } from "../../src/errors/mod.ts";
 import { parseManifest } from "../../src/model/manifest.ts";

@@ -4,7 +4,7 @@ import type { Backend, DeviceName, ModelTensor } from "../../src/model/backend.t
 import { loadModelComponents, type ModelComponents } from "../../src/model/components.ts";
 import { openLocalModelPackage } from "../../src/model/deno.ts";
 import { openModelPackage } from "../../src/model/package.ts";
-import { createBackend } from "../../src/model/select.ts";
+import { createBackend } from "../../src/model/deno.ts";
 import { fetchSource } from "../../src/model/source.ts";
 import type { StepInput } from "../../src/sampler/model.ts";
 import {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as ort from "onnxruntime-web";
 import type { Backend, DeviceName, ModelSession, NamedTensors } from "../../src/model/backend.ts";
 import { ortBackend } from "../../src/model/ort_adapter.ts";
-import { createBackend } from "../../src/model/select.ts";
+import { createBackend } from "../../src/model/deno.ts";
 import { int64Tensor } from "../../src/model/tensors.ts";
 import { isEditMGTError } from "../../src/errors/mod.ts";
 

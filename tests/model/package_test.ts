@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { isEditMGTError } from "../../src/errors/mod.ts";
 import { loadModelComponents } from "../../src/model/components.ts";
-import { openLocalModelPackage } from "../../src/model/deno.ts";
+import { createBackend, openLocalModelPackage } from "../../src/model/deno.ts";
 import { type ModelLoadEvent, openModelPackage } from "../../src/model/package.ts";
-import { createBackend } from "../../src/model/select.ts";
 import { fetchSource } from "../../src/model/source.ts";
 import { copyModelBasic, editManifest, MODEL_BASIC, spyBackend } from "./fixture.ts";
 import { buildVariantPackage, FAKE_INT8_FOLDER } from "../_shared/variant_package.ts";
@@ -319,3 +318,16 @@ Deno.test("an aborted signal cancels reading with an aborted error", async () =>
   controller.abort();
   await assert.rejects(model.readComponent("transformer"), (e) => isEditMGTError(e, "aborted"));
 });
+
+Deno.test("a relative path opens with fetch against the working directory (no base, no Deno source)", async () => {
+  const folder = new URL("../fixtures/tiny-random/", import.meta.url);
+  const relative = relativeToCwd(folder);
+  const model = await openModelPackage(relative);
+  assert.equal(model.manifestUrl.href, new URL("manifest.json", folder).href);
+});
+
+function relativeToCwd(folder: URL): string {
+  const cwd = `${Deno.cwd()}/`;
+  const path = decodeURIComponent(folder.pathname);
+  return path.startsWith(cwd) ? path.slice(cwd.length) : path;
+}

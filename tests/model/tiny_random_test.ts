@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { DeviceName } from "../../src/model/backend.ts";
 import { loadModelComponents } from "../../src/model/components.ts";
 import { openLocalModelPackage } from "../../src/model/deno.ts";
-import { createBackend } from "../../src/model/select.ts";
+import { createBackend } from "../../src/model/deno.ts";
 import type { StepOutput } from "../../src/sampler/model.ts";
 
 const sanitizers = { sanitizeOps: false, sanitizeResources: false };

@@ -5,7 +5,7 @@
 
 import type { Backend, DeviceName, NamedTensors } from "../../src/model/backend.ts";
 import { denoSource } from "../../src/model/deno.ts";
-import { createBackend } from "../../src/model/select.ts";
+import { createBackend } from "../../src/model/deno.ts";
 import type { RgbaImage } from "../../src/image/types.ts";
 import { EditPipeline, type EditPipelineLoadOptions } from "../../src/pipeline/pipeline.ts";
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { isEditMGTError } from "../../src/errors/mod.ts";
 import { EditPipeline } from "../../src/pipeline/pipeline.ts";
-import { denoSource } from "../../src/model/deno.ts";
+import { createBackend, denoSource } from "../../src/model/deno.ts";
 import { syntheticPackage } from "../_shared/synthetic_package.ts";
 import { diskImage, loadTinyRandom, ORT_SANITIZERS, TINY_RANDOM } from "./fixture.ts";
 
@@ -135,6 +135,7 @@ Deno.test({
       EditPipeline.load(TINY_RANDOM, {
         device: "node",
         source: denoSource,
+        createBackend,
         memory: "some" as "keep",
       }),
       (error) => isEditMGTError(error, "invalid_option") && /memory/.test(error.message),

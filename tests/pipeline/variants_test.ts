@@ -7,7 +7,7 @@ import { isEditMGTError } from "../../src/errors/mod.ts";
 import { encodeImage } from "../../src/image/codec.ts";
 import type { Backend } from "../../src/model/backend.ts";
 import { denoSource } from "../../src/model/deno.ts";
-import { createBackend } from "../../src/model/select.ts";
+import { createBackend } from "../../src/model/deno.ts";
 import type { FileSource } from "../../src/model/source.ts";
 import type { DtypeRequest } from "../../src/model/variants.ts";
 import { EditPipeline } from "../../src/pipeline/pipeline.ts";

@@ -1,0 +1,145 @@
+/// <reference lib="dom" />
+/**
+ * The SDK inside an app's production build, the way web developers use it: `tests/bundlers/app`
+ * imports `@editmgt/editmgt/sdk` by name and is built by Vite (`vite build`);
+ * the built app is served as static files and edits in Chromium on WASM, with the SDK's own
+ * worker and with a worker the app makes. The builds hold no Deno- or Node-only module.
+ *
+ * Needs the app's npm packages (`npm ci --prefix tests/bundlers/app`, which `.ci/run` does) and
+ * Debian's Chromium; without them the tests are ignored, saying why.
+ */
+
+import assert from "node:assert/strict";
+import { serveFiles } from "../sdk/file_server.ts";
+import { MODEL_DIR, openProfile, skipReason as chromiumMissing } from "../browser/harness.ts";
+
+const APP = new URL("./app/", import.meta.url);
+const path = (url: URL) => decodeURIComponent(url.pathname).replace(/\/$/, "");
+const MODEL = path(new URL(`../../${MODEL_DIR}/`, import.meta.url));
+const MANIFEST = "/models/tiny-random/manifest.json";
+
+const packagesMissing = await Deno.stat(new URL("node_modules/.bin/vite", APP)).then(
+  () => null,
+  () => "tests/bundlers/app has no node_modules (run: npm ci --prefix tests/bundlers/app)",
+);
+const skipReason = chromiumMissing ?? packagesMissing;
+if (skipReason !== null) console.log(`bundler tests ignored: ${skipReason}`);
+
+/** Runs one of the app's npm build scripts with its output in `outDir`. */
+async function build(script: "build:vite", outDir: string): Promise<void> {
+  const { success, stdout, stderr } = await new Deno.Command("npm", {
+    args: ["run", "--silent", script],
+    cwd: path(APP),
+    env: { OUT_DIR: outDir },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  assert.ok(success, `npm run ${script} failed:\n${decode(stdout)}${decode(stderr)}`);
+}
+
+/** The built JavaScript, file by file. */
+async function builtScripts(outDir: string): Promise<Map<string, string>> {
+  const scripts = new Map<string, string>();
+  const walk = async (folder: string) => {
+    for await (const entry of Deno.readDir(folder)) {
+      const file = `${folder}/${entry.name}`;
+      if (entry.isDirectory) await walk(file);
+      else if (entry.name.endsWith(".js")) scripts.set(file, await Deno.readTextFile(file));
+    }
+  };
+  await walk(outDir);
+  return scripts;
+}
+
+/** What a page reports after it made an editor and an edit. */
+interface EditOutcome {
+  device: string;
+  imageType: string;
+  imageBytes: number;
+  width: number;
+  seed: number;
+}
+
+/**
+ * Builds the app with `script`, serves it (with the model, and `extra` mounts) and edits in
+ * Chromium with the SDK's worker and with the app's own worker; `options` go to `createEditor`.
+ */
+async function buildAndEdit(
+  t: Deno.TestContext,
+  script: "build:vite",
+  extra: Record<string, string>,
+  options: Record<string, unknown>,
+): Promise<void> {
+  const outDir = await Deno.makeTempDir({ prefix: "editmgt-bundler-" });
+  const server = serveFiles({ "/models/tiny-random/": MODEL, ...extra, "/": outDir });
+  const profile = await openProfile();
+  try {
+    await build(script, outDir);
+    await t.step(
+      "the build holds no Deno- or Node-only code and no inlined TypeScript",
+      async () => {
+        for (const [file, code] of await builtScripts(outDir)) {
+          assert.doesNotMatch(code, /data:video\/mp2t/, file);
+          assert.doesNotMatch(code, /["']node:[a-z_]+["']/, file);
+          assert.doesNotMatch(code, /Deno\.(readFile|execPath|cwd\(\))/, file);
+        }
+      },
+    );
+    const { page } = profile;
+    await page.goto(server.url.href);
+    await page.waitForFunction(() => document.body.dataset.ready === "true");
+    for (const worker of ["sdk", "app"] as const) {
+      await t.step(`an edit on WASM in Chromium, with the ${worker}'s worker`, async () => {
+        const outcome: EditOutcome = await page.evaluate(async ({ worker, manifest, options }) => {
+          const { editmgt } = globalThis as unknown as {
+            editmgt: {
+              createEditor(options: unknown): Promise<{
+                device: string;
+                edit(request: unknown): Promise<{ image: Blob; seed: number }>;
+                dispose(): Promise<void>;
+              }>;
+              appWorker(): Worker;
+            };
+          };
+          const editor = await editmgt.createEditor({
+            manifest,
+            device: "wasm",
+            cache: false,
+            ...options,
+            ...(worker === "app" ? { worker: editmgt.appWorker() } : {}),
+          });
+          const pixels = new ImageData(48, 40);
+          for (let i = 0; i < pixels.data.length; i += 4) pixels.data.set([200, 40, 40, 255], i);
+          const result = await editor.edit({ image: pixels, instruction: "make it blue", seed: 5 });
+          const bitmap = await createImageBitmap(result.image);
+          await editor.dispose();
+          return {
+            device: editor.device,
+            imageType: result.image.type,
+            imageBytes: result.image.size,
+            width: bitmap.width,
+            seed: result.seed,
+          };
+        }, { worker, manifest: MANIFEST, options });
+        assert.equal(outcome.device, "wasm");
+        assert.equal(outcome.imageType, "image/png");
+        assert.ok(outcome.imageBytes > 0);
+        assert.equal(outcome.width, 48);
+        assert.equal(outcome.seed, 5);
+      });
+    }
+  } finally {
+    await profile.close();
+    await server.close();
+    await Deno.remove(outDir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "a Vite production build of an app that imports the SDK edits in Chromium on WASM",
+  ignore: skipReason !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: (t) => buildAndEdit(t, "build:vite", {}, {}),
+});
