@@ -20,6 +20,7 @@
 
 import { EditMGTError } from "../src/errors/mod.ts";
 import type { PackageFile } from "../src/model/package.ts";
+import { concatBytes } from "../src/model/source.ts";
 import { sha256Hex } from "../src/model/verify.ts";
 import type { DownloadProgress } from "../src/pipeline/types.ts";
 import { storageEstimate } from "./dom.ts";
@@ -457,7 +458,7 @@ class FileDownload {
           position += take;
           chunk = chunk.subarray(take);
           if (position === partEnd && wanted) {
-            await this.#storePart(index, concat(pending, pendingBytes));
+            await this.#storePart(index, concatBytes(pending, pendingBytes));
             pending = [];
             pendingBytes = 0;
           }
@@ -547,17 +548,6 @@ function runsOf(indices: readonly number[]): [number, number][] {
     else runs.push([index, index + 1]);
   }
   return runs;
-}
-
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 /** Issues the GET and refuses unusable answers (errors, HTML pages). */

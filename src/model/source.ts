@@ -96,10 +96,11 @@ async function readBody(
       details: { url: url.href },
     });
   }
-  return concat(chunks, loaded);
+  return concatBytes(chunks, loaded);
 }
 
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+/** The `chunks` joined into one array of `length` bytes (the first chunk itself when alone). */
+export function concatBytes(chunks: readonly Uint8Array[], length: number): Uint8Array {
   if (chunks.length === 1) return chunks[0];
   const bytes = new Uint8Array(length);
   let offset = 0;

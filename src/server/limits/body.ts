@@ -12,6 +12,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import { EditMGTError } from "../../errors/mod.ts";
+import { concatBytes } from "../../model/source.ts";
 import type { ServerEnv } from "../context.ts";
 import { errorResponse } from "../errors.ts";
 
@@ -168,14 +169,7 @@ export async function readBody(
     );
   }
   leave();
-  if (chunks.length === 1) return chunks[0];
-  const body = new Uint8Array(received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return concatBytes(chunks, received);
 }
 
 /**
