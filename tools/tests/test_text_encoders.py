@@ -34,6 +34,8 @@ from tools.export.text_graphs import ClipPooledGraph, GemmaContextGraph, export_
 from tools.safetensors import read_header, read_safetensors
 
 ROOT = Path(__file__).resolve().parents[2]
+if not (REFERENCE_DIR / "cases.json").exists():
+    pytest.skip(f"text-encoder goldens not found at {REFERENCE_DIR} (EDITMGT_TEXT_PARITY_DIR)", allow_module_level=True)
 CASES = reference_cases()
 CLIP_CASES = sorted(name for name, case in CASES.items() if case["family"] == "clip_text")
 TOLERANCES = {  # (family, precision) -> max abs; the softcap case gets its own
