@@ -102,33 +102,40 @@ for (const dtype of ["int8", "q4", "fp16"] as const) {
   });
 }
 
-Deno.test("the CLI edits with the converted package (--model)", async () => {
+/**
+ * Runs the CLI on `source` with the instruction and `--model model` in a temporary folder, and
+ * checks that it exits 0 and writes the edit at the input's size.
+ */
+async function cliEdits(model: string, ...flags: string[]): Promise<void> {
   const folder = await Deno.makeTempDir({ prefix: "editmgt-converted-cli-" });
-  const input = `${folder}/in.png`;
-  await Deno.writeFile(input, await encodeImage(source));
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../../examples/cli/edit.ts", import.meta.url).pathname,
-      input,
-      instruction,
-      "-o",
-      `${folder}/out.png`,
-      "--seed",
-      "9",
-      "--steps",
-      "3",
-      "--model",
-      PACKAGE,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  const edited = await decodeImage(await Deno.readFile(`${folder}/out.png`));
-  assert.deepEqual([edited.width, edited.height], [40, 30]);
-  await Deno.remove(folder, { recursive: true });
+  try {
+    await Deno.writeFile(`${folder}/in.png`, await encodeImage(source));
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../examples/cli/edit.ts", import.meta.url).pathname,
+        `${folder}/in.png`,
+        instruction,
+        "-o",
+        `${folder}/out.png`,
+        "--model",
+        model,
+        ...flags,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    const edited = await decodeImage(await Deno.readFile(`${folder}/out.png`));
+    assert.deepEqual([edited.width, edited.height], [40, 30]);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+}
+
+Deno.test("the CLI edits with the converted package (--model)", async () => {
+  await cliEdits(PACKAGE, "--seed", "9", "--steps", "3");
 });
 
 Deno.test({
@@ -147,32 +154,10 @@ Deno.test({
         }
       },
     );
-    const folder = await Deno.makeTempDir({ prefix: "editmgt-hosted-cli-" });
     try {
-      await Deno.writeFile(`${folder}/in.png`, await encodeImage(source));
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          new URL("../../examples/cli/edit.ts", import.meta.url).pathname,
-          `${folder}/in.png`,
-          instruction,
-          "-o",
-          `${folder}/out.png`,
-          "--steps",
-          "2",
-          "--model",
-          `http://127.0.0.1:${files.addr.port}/manifest.json`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-      const edited = await decodeImage(await Deno.readFile(`${folder}/out.png`));
-      assert.deepEqual([edited.width, edited.height], [40, 30]);
+      await cliEdits(`http://127.0.0.1:${files.addr.port}/manifest.json`, "--steps", "2");
     } finally {
       await files.shutdown();
-      await Deno.remove(folder, { recursive: true });
     }
   },
 });
