@@ -36,7 +36,7 @@ const WASM_REFERENCE = /["']([\w.-]+\.wasm)["']/g;
  *
  * @example
  * ```ts
- * import { buildSdk } from "./sdk/build.ts";
+ * import { buildSdk } from "./build.ts"; // sdk/build.ts
  *
  * const { files } = await buildSdk({ outdir: "dist/sdk" });
  * console.log(files.map((file) => file.name));

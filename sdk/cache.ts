@@ -8,6 +8,7 @@
 import { EditMGTError, isEditMGTError } from "../src/errors/mod.ts";
 import { type ModelPackage, openModelPackage } from "../src/model/package.ts";
 import type { FileRequest } from "../src/model/source.ts";
+import type { BrowserDevice } from "../src/schema/devices.ts";
 import type { DtypeRequest } from "../src/model/variants.ts";
 import { dtypesOf } from "../src/model/variants.ts";
 import { downloadModelFiles, type DownloadReport, type ModelDownloadEvent } from "./download.ts";
@@ -49,7 +50,7 @@ export interface ModelCache {
 /** Options for {@linkcode ModelCache.download}. */
 export interface ModelDownloadOptions {
   /** The device whose weights to fetch; default the one `createEditor`'s "auto" picks. */
-  device?: "webgpu" | "wasm";
+  device?: BrowserDevice;
   /** Which weights, as `createEditor`'s `dtype` (default "auto"). */
   dtype?: DtypeRequest;
   /** Cancels the download; the stored parts are kept. */

@@ -10,18 +10,13 @@
 import { createEngineWith, type Engine } from "../src/engine/engine.ts";
 import { EditMGTError, isEditMGTError } from "../src/errors/mod.ts";
 import type { BinaryMask } from "../src/image/types.ts";
-import type { ModelPackage } from "../src/model/package.ts";
+import type { ModelPackage, PackageFile } from "../src/model/package.ts";
 import type { MemoryRequest } from "../src/model/memory.ts";
 import type { WasmBackendOptions } from "../src/model/backends/wasm.ts";
+import type { BrowserDevice } from "../src/schema/devices.ts";
 import { describeDtypes, type DtypeRequest, dtypesOf } from "../src/model/variants.ts";
-import type {
-  EditInput,
-  EditLocalization,
-  EditProgress,
-  MaskSource,
-} from "../src/pipeline/types.ts";
+import type { EditInput, EditLocalization, EditProgress, MaskSource } from "../src/pipeline/types.ts";
 import type { ComponentDtype, Manifest } from "../src/schema/manifest.ts";
-import type { EditOptions } from "../src/schema/options.ts";
 import { type ModelCache, modelCache } from "./cache.ts";
 import { downloadModelFiles } from "./download.ts";
 import { type ImageInput, readImageInput } from "./image_input.ts";
@@ -99,17 +94,25 @@ export interface EditorOptions {
   remote?: RemoteOptions;
 }
 
-/** One edit: the image, the instruction and any {@linkcode EditOptions}. */
-export interface EditorRequest extends EditOptions {
-  /** The source image. */
-  image: ImageInput;
-  /** What to change, in words. */
-  instruction: string;
-  /**
-   * Inpainting: a mask image of the source's size (bright opaque pixels = the region to
-   * regenerate) or a token mask on the model's VQ grid.
-   */
-  mask?: ImageInput | BinaryMask;
+/**
+ * One edit: the image, the instruction, an optional inpainting mask and any `EditOptions`
+ * (nested as `options`, as the engine, the pipeline and the edit API take them). The image is a
+ * `Blob`/`File`, a URL, an `ImageData`, a canvas or bitmap, or encoded bytes; the mask is an
+ * image of the source's size (bright opaque pixels = the region to regenerate) or a token mask
+ * on the model's VQ grid.
+ */
+export type EditorRequest = EditInput<ImageInput, ImageInput | BinaryMask>;
+
+/** What {@linkcode Editor.reload} may change; the rest stays as the editor was created. */
+export interface EditorReloadOptions {
+  /** Another local device (the remote device cannot change). */
+  device?: BrowserDevice;
+  /** Other weights (see `EditorOptions.dtype`); the missing files are downloaded first. */
+  dtype?: DtypeRequest;
+  /** Another session policy (see `EditorOptions.memory`). */
+  memory?: MemoryRequest;
+  /** Cancels this reload (downloads included); it rejects with an `aborted` error. */
+  signal?: AbortSignal;
 }
 
 /** Cancellation and progress for one call. */
@@ -122,7 +125,7 @@ export interface EditorCallOptions {
 
 /** A model ready to edit images, wherever it runs. */
 export interface Editor {
-  /** Where the model runs. */
+  /** Where the model runs (as of the latest load). */
   readonly device: EditorDevice;
   /** Why this device (and these weights), in words. */
   readonly reason: string;
@@ -138,7 +141,22 @@ export interface Editor {
   edit(request: EditorRequest, call?: EditorCallOptions): Promise<EditorResult>;
   /** Runs one step and returns the localization map: where the instruction would act. */
   previewRegion(request: EditorRequest, call?: EditorCallOptions): Promise<EditLocalization>;
-  /** Ends the worker and frees the model's memory. Later calls reject. */
+  /**
+   * Frees the model's memory (its sessions and the SDK's worker) and keeps the editor, as
+   * WebLLM's `unload`: the next call loads the model again first (from the browser's storage,
+   * with `download` and `ready` events to the editor's `onProgress`). Calls still running reject
+   * with `aborted`. Nothing to free on the remote device.
+   */
+  unload(): Promise<void>;
+  /**
+   * Loads the model again, with `changes` (another device or weights) over the current options,
+   * downloading the files it lacks; resolves when it is ready. On failure the editor stays
+   * unloaded, and the next call tries these options again.
+   *
+   * @throws {EditMGTError} as `createEditor`; `invalid_option` for changes on the remote device.
+   */
+  reload(changes?: EditorReloadOptions): Promise<void>;
+  /** Ends the worker and frees the model's memory for good. Later calls reject. */
   dispose(): Promise<void>;
 }
 
@@ -161,16 +179,22 @@ export interface EditorContext {
  *
  * @example
  * ```ts
- * import { createEditor } from "/sdk/mod.js";
+ * import { createEditor } from "@editmgt/editmgt/sdk";
  *
  * const editor = await createEditor({
  *   manifest: "/models/editmgt-tiny/",
  *   onProgress: (event) => event.type === "download" && console.log(event.loaded / event.total),
  * });
  * console.log(editor.device, editor.reason);
- * const file = document.querySelector("input[type=file]").files[0];
- * const result = await editor.edit({ image: file, instruction: "make the red circle blue", seed: 1 });
- * document.querySelector("img").src = URL.createObjectURL(result.image);
+ * const image = await (await fetch("/samples/shapes-1.png")).blob(); // or an <input type=file>'s File
+ * const result = await editor.edit({
+ *   image,
+ *   instruction: "make the red circle blue",
+ *   options: { seed: 1 },
+ * });
+ * await editor.unload(); // frees the model's memory; the next edit loads it again
+ * await editor.reload({ device: "wasm" });
+ * const src = URL.createObjectURL(result.image); // for an <img>
  * ```
  */
 export async function createEditor(options: EditorOptions): Promise<Editor> {
@@ -195,40 +219,86 @@ async function createLocalEditor(
   fallBack: boolean,
 ): Promise<Editor> {
   const { model, options, report } = context;
-  let { device, reason } = context.choice as { device: "webgpu" | "wasm"; reason: string };
-  let dtypes: Record<string, ComponentDtype> = {};
-  /** Loads on `device` with the weights suggested for it. */
-  const load = async (): Promise<Engine> => {
-    const plan = fitVariants(report, model.manifest, {
-      device,
-      dtype: options.dtype,
-      memory: options.memory,
-    });
-    if (plan.note) reason = `${reason}; ${plan.note}`;
-    dtypes = dtypesOf(plan.variants);
-    return await loadEngine(model, device, dtypes, store, options);
+  let settings: EditorReloadOptions & { device: BrowserDevice } = {
+    device: context.choice.device as BrowserDevice,
+    dtype: options.dtype,
+    memory: options.memory,
   };
-  let engine: Engine;
+  let { device } = settings;
+  /** Why this device, without the weights. */
+  let why = context.choice.reason;
+  let reason = why;
+  let dtypes: Record<string, ComponentDtype> = {};
+  let engine: Engine | null = null;
+  let loaded = false;
+  let changing: Promise<void> = Promise.resolve();
+
+  /**
+   * Loads the model with `settings`: downloads what the store lacks of the weights the probe
+   * suggests, then starts the engine (or reloads it) with exactly those weights.
+   */
+  const load = async (signal: AbortSignal | undefined): Promise<string | undefined> => {
+    const plan = fitVariants(report, model.manifest, settings);
+    const chosen = dtypesOf(plan.variants);
+    const engineSettings = { device: settings.device, dtype: chosen, memory: settings.memory };
+    await withVerifiedFiles(model.filesFor(chosen), store, { ...options, signal }, async () => {
+      if (engine === null) {
+        engine = startEngine(model, engineSettings, store, { ...options, signal });
+        await engine.ready;
+      } else await engine.reload({ ...engineSettings, signal });
+    });
+    device = settings.device;
+    dtypes = chosen;
+    loaded = true;
+    return plan.note;
+  };
+  const ready = (note: string | undefined) => {
+    reason = `${why}${note ? `; ${note}` : ""}; weights: ${describeDtypes(dtypes)}`;
+    options.onProgress?.({ type: "ready", device, dtypes: { ...dtypes } });
+  };
+  /** Runs `work` after every reload and unload before it. */
+  const change = (work: () => Promise<void>): Promise<void> => {
+    const done = changing.then(work);
+    changing = done.catch(() => {});
+    return done;
+  };
+  const reload = (changes: EditorReloadOptions = {}) =>
+    change(async () => {
+      const { signal, ...rest } = changes;
+      settings = { ...settings, ...rest };
+      loaded = false;
+      const note = await load(signal);
+      if (rest.device !== undefined) why = `asked for ${device}`;
+      ready(note);
+    });
+  /** The engine, loaded again first after `unload`. */
+  const loadedEngine = async (): Promise<Engine> => {
+    await changing;
+    if (!loaded) await reload();
+    return engine!;
+  };
+
   try {
-    engine = await load();
-  } catch (error) {
-    if (!(fallBack && device === "webgpu" && isEditMGTError(error, "backend_unavailable"))) {
-      throw error;
+    let note: string | undefined;
+    try {
+      note = await load(options.signal);
+    } catch (error) {
+      if (!(fallBack && device === "webgpu" && isEditMGTError(error, "backend_unavailable"))) {
+        throw error;
+      }
+      why = `${why}, but WebGPU failed (${error.message}); using WASM`;
+      settings = { ...settings, device: "wasm" };
+      note = await load(options.signal);
     }
-    reason = `${reason}, but WebGPU failed (${error.message}); using WASM`;
-    device = "wasm";
-    engine = await load();
+    ready(note);
+  } catch (error) {
+    await (engine as Engine | null)?.dispose();
+    throw error;
   }
-  reason = `${reason}; weights: ${describeDtypes(dtypes)}`;
-  options.onProgress?.({ type: "ready", device, dtypes: { ...dtypes } });
 
   const engineInput = async (request: EditorRequest, signal?: AbortSignal) => {
-    const { image, instruction, mask, ...editOptions } = request;
-    const input: EditInput = {
-      image: await readImageInput(image, signal),
-      instruction,
-      options: editOptions,
-    };
+    const { image, mask, ...rest } = request;
+    const input: EditInput = { ...rest, image: await readImageInput(image, signal) };
     if (mask !== undefined) input.mask = await readMask(mask, signal);
     return input;
   };
@@ -238,53 +308,59 @@ async function createLocalEditor(
         ...event,
         preview: event.preview ? toImageData(event.preview) : undefined,
       });
-    } else if (event.type === "ready") {
-      call.onProgress?.({ type: "ready", device, dtypes: { ...dtypes } });
-    } else call.onProgress?.(event);
+    } else if (event.type === "done") call.onProgress?.(event);
   };
 
   return {
-    device,
-    reason,
-    dtypes,
+    get device() {
+      return device;
+    },
+    get reason() {
+      return reason;
+    },
+    get dtypes() {
+      return dtypes;
+    },
     manifest: model.manifest,
     probe: context.report,
     cache: context.cache,
     async edit(request, call = {}) {
       const input = await engineInput(request, call.signal);
-      const result = await engine.edit(input, { signal: call.signal, onProgress: progress(call) });
+      const result = await (await loadedEngine()).edit(input, {
+        signal: call.signal,
+        onProgress: progress(call),
+      });
       return await editorResult(result, device);
     },
     async previewRegion(request, call = {}) {
       const input = await engineInput(request, call.signal);
-      return await engine.previewRegion(input, { signal: call.signal });
+      return await (await loadedEngine()).previewRegion(input, { signal: call.signal });
     },
-    dispose: () => engine.dispose(),
+    unload: () =>
+      change(async () => {
+        loaded = false;
+        await engine!.unload();
+      }),
+    reload,
+    dispose: () => engine!.dispose(),
   };
 }
 
 /**
- * Downloads what the store lacks of the files of `dtypes` (tokenizers and the chosen weights
- * only), then loads the engine with exactly those weights. A stored file that fails the engine's
- * sha256 check (corrupted on disk) is deleted and downloaded again, once.
+ * Downloads what the store lacks of `files`, then runs `start`. A stored file that fails the
+ * engine's sha256 check (corrupted on disk) is deleted, downloaded again and `start` retried,
+ * once.
  */
-async function loadEngine(
-  model: ModelPackage,
-  device: "webgpu" | "wasm",
-  dtypes: Record<string, ComponentDtype>,
+async function withVerifiedFiles(
+  files: PackageFile[],
   store: EntryStore | null,
-  options: EditorOptions,
-): Promise<Engine> {
-  const files = model.filesFor(dtypes);
+  { signal, onProgress }: EditorOptions,
+  start: () => Promise<void>,
+): Promise<void> {
   for (let attempt = 0;; attempt++) {
-    if (store !== null) {
-      await downloadModelFiles(store, files, {
-        signal: options.signal,
-        onProgress: options.onProgress,
-      });
-    }
+    if (store !== null) await downloadModelFiles(store, files, { signal, onProgress });
     try {
-      return await startEngine(model, device, dtypes, store, options);
+      return await start();
     } catch (error) {
       const url = isEditMGTError(error, "hash_mismatch") ? error.details?.url : undefined;
       const corrupt = files.find((file) => file.url.href === url);
@@ -294,77 +370,30 @@ async function loadEngine(
   }
 }
 
-/** Starts the engine and waits until it is ready (or the editor's signal aborts). */
-async function startEngine(
+/**
+ * Starts the engine: in the SDK's worker (started again by every load), a worker you gave, or
+ * the page's thread, reading files from the store when there is one.
+ */
+function startEngine(
   model: ModelPackage,
-  device: "webgpu" | "wasm",
-  dtypes: Record<string, ComponentDtype>,
+  settings: { device: BrowserDevice; dtype: Record<string, ComponentDtype>; memory?: MemoryRequest },
   store: EntryStore | null,
   options: EditorOptions,
-): Promise<Engine> {
-  // With a store the SDK has reported the download; the engine's own reads come from the cache.
-  const onProgress = (event: EditProgress) => {
-    if (event.type === "download" && store === null) options.onProgress?.(event);
-  };
-  const engine = options.worker === false
-    ? await inThreadEngine(model, device, dtypes, store, onProgress, options)
-    : createEngineWith({}, {
-      manifest: model.manifestUrl,
-      device,
-      dtype: dtypes,
-      memory: options.memory,
-      worker: options.worker instanceof Worker ? options.worker : startWorker(),
-      store: store === null ? undefined : { name: store.name, kind: store.kind },
-      backend: backendOptions(options),
-      onProgress,
-    });
-  const { signal } = options;
-  const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(abortedError(signal!));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const cleanUp = () => signal?.removeEventListener("abort", onAbort);
-    engine.ready.then(cleanUp, cleanUp);
-  });
-  try {
-    await Promise.race([engine.ready, aborted]);
-    return engine;
-  } catch (error) {
-    await engine.dispose();
-    throw error;
-  }
-}
-
-/** The engine on the page's thread: the pipeline itself, reading files from the store. */
-async function inThreadEngine(
-  model: ModelPackage,
-  device: "webgpu" | "wasm",
-  dtypes: Record<string, ComponentDtype>,
-  store: EntryStore | null,
-  onProgress: (event: EditProgress) => void,
-  options: EditorOptions,
-): Promise<Engine> {
-  const { signal, memory } = options;
-  const { EditPipeline } = await import("../src/pipeline/pipeline.ts");
-  const pipeline = await EditPipeline.load(model.manifestUrl, {
-    device,
-    dtype: dtypes,
-    memory,
-    backendOptions: backendOptions(options),
+): Engine {
+  const { threads, wasmPaths } = options;
+  return createEngineWith({ startWorker }, {
+    ...settings,
+    manifest: model.manifestUrl,
+    worker: options.worker ?? true,
+    store: store === null ? undefined : { name: store.name, kind: store.kind },
     source: store === null ? undefined : cachedSource(store.name, store.kind),
-    onProgress,
-    signal,
+    backend: { ...(threads === undefined ? {} : { threads }), ...(wasmPaths ? { wasmPaths } : {}) },
+    signal: options.signal,
+    // With a store the SDK has reported the download; the engine's own reads come from the cache.
+    onProgress: (event) => {
+      if (event.type === "download" && store === null) options.onProgress?.(event);
+    },
   });
-  return {
-    ready: Promise.resolve(),
-    edit: (input, call) => pipeline.edit(input, call),
-    previewRegion: (input, call) => pipeline.previewRegion(input, call),
-    dispose: () => pipeline.dispose(),
-  };
-}
-
-/** The backend options the editor's options name (WASM threads and file location). */
-function backendOptions({ threads, wasmPaths }: EditorOptions): WasmBackendOptions {
-  return { ...(threads === undefined ? {} : { threads }), ...(wasmPaths ? { wasmPaths } : {}) };
 }
 
 /**

@@ -68,11 +68,14 @@ export interface ImageFileInfo {
  *
  * @example
  * ```ts
- * import { inspectImage } from "/sdk/mod.js";
+ * import { inspectImage, isEditMGTError } from "@editmgt/editmgt/sdk";
  *
+ * const file = await (await fetch("/samples/shapes-1.png")).blob(); // or an <input type=file>'s File
  * try {
  *   const { format, width, height } = await inspectImage(file);
+ *   console.log(format, width, height);
  * } catch (error) {
+ *   if (!isEditMGTError(error)) throw error;
  *   alert(error.message); // e.g. GIF is not supported
  * }
  * ```

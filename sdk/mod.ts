@@ -3,19 +3,20 @@
  * remote edit API, picked by probing the browser), keeps its files in the Origin Private File
  * System or Cache Storage (multi-gigabyte files streamed in parts, sha256 verified part by part,
  * resumable with Range after a reload, quota checked first; files may be hosted anywhere) and
- * edits images in a Web Worker, so the page stays responsive. Served bundled at `/sdk/mod.js` by the edge server.
+ * edits images in a Web Worker, so the page stays responsive. Served bundled at `/sdk/mod.js` by
+ * the edge server: a page it serves imports from `"/sdk/mod.js"` instead of the package name.
  *
  * @example
  * ```ts
- * import { createEditor, probe } from "/sdk/mod.js";
+ * import { createEditor, probe } from "@editmgt/editmgt/sdk";
  *
  * console.log(await probe());
  * const editor = await createEditor({ manifest: "/models/editmgt-tiny/" });
  * const result = await editor.edit(
- *   { image: "/samples/shapes.png", instruction: "make the red circle blue", seed: 3 },
+ *   { image: "/samples/shapes.png", instruction: "make the red circle blue", options: { seed: 3 } },
  *   { onProgress: (event) => console.log(event.type) },
  * );
- * document.body.append(Object.assign(new Image(), { src: URL.createObjectURL(result.image) }));
+ * const src = URL.createObjectURL(result.image); // for an <img>
  * ```
  *
  * @module
@@ -26,6 +27,7 @@ export {
   type Editor,
   type EditorCallOptions,
   type EditorOptions,
+  type EditorReloadOptions,
   type EditorRequest,
 } from "./editor.ts";
 export { type ModelCache, modelCache, type ModelDownloadOptions } from "./cache.ts";
@@ -82,10 +84,17 @@ export type { FileRequest, FileSource } from "../src/model/source.ts";
 export type {
   DoneProgress,
   DownloadProgress,
+  EditInput,
   EditLocalization,
   EditTimings,
   GridMap,
+  ImageSource,
+  MaskSource,
+  ReadyProgress,
+  StepProgress,
 } from "../src/pipeline/types.ts";
+export type { StepEvent } from "../src/sampler/options.ts";
+export type { BrowserDevice, DeviceName } from "../src/schema/devices.ts";
 export type { EditOptions } from "../src/schema/options.ts";
 export {
   COMPONENT_DTYPES,
@@ -102,3 +111,6 @@ export {
   type ManifestVariant,
 } from "../src/schema/manifest.ts";
 export type { DtypeRequest, VariantChoice } from "../src/model/variants.ts";
+export type { BackendCapabilities } from "../src/model/backend.ts";
+export type { MemoryRequest, SessionPolicy } from "../src/model/memory.ts";
+export type { WasmBackendOptions } from "../src/model/backends/wasm.ts";

@@ -26,6 +26,7 @@ import {
   offeredDtypes,
   type VariantChoice,
 } from "../src/model/variants.ts";
+import type { BrowserDevice } from "../src/schema/devices.ts";
 import type { ComponentDtype, Manifest } from "../src/schema/manifest.ts";
 import { storageEstimate } from "./dom.ts";
 
@@ -194,8 +195,8 @@ async function probeStorage(): Promise<StorageReport> {
     : { cacheStorage, quota: estimate.quota, usage: estimate.usage };
 }
 
-/** Where an editor runs its model. */
-export type EditorDevice = "webgpu" | "wasm" | "remote";
+/** Where an editor runs its model: a device of the browser, or the remote edit API. */
+export type EditorDevice = BrowserDevice | "remote";
 
 /** What the model needs from the device, read from its manifest. */
 export interface ModelNeeds {
@@ -209,7 +210,7 @@ export interface ModelNeeds {
 /** What the backend of a local `device` can run, as the report says. */
 export function deviceCapabilities(
   report: ProbeReport,
-  device: "webgpu" | "wasm",
+  device: BrowserDevice,
 ): BackendCapabilities {
   return { fp16: device === "wasm" || report.webgpu.shaderF16 };
 }
@@ -254,7 +255,7 @@ export function modelNeeds(manifest: Manifest, dtype: DtypeRequest = "auto"): Mo
 export function suggestVariants(
   report: ProbeReport,
   manifest: Manifest,
-  options: { device: "webgpu" | "wasm"; dtype?: DtypeRequest },
+  options: { device: BrowserDevice; dtype?: DtypeRequest },
 ): VariantChoice[] {
   return chooseVariants(manifest, {
     device: options.device,
@@ -342,7 +343,7 @@ export interface FitProblem {
  */
 export function memoryProblems(
   report: ProbeReport,
-  device: "webgpu" | "wasm",
+  device: BrowserDevice,
   choices: readonly VariantChoice[],
   policy: SessionPolicy,
 ): FitProblem[] {
@@ -416,7 +417,7 @@ export function memoryProblems(
 /** Options of {@linkcode fitVariants}. */
 export interface FitOptions {
   /** The local device to run on. */
-  device: "webgpu" | "wasm";
+  device: BrowserDevice;
   /** The weights asked for (see `DtypeRequest`); default `"auto"`. */
   dtype?: DtypeRequest;
   /** How sessions live (see `MemoryRequest`); default `"auto"`. */
@@ -511,7 +512,7 @@ function planVariants(
 function nextSmaller(
   manifest: Manifest,
   choice: VariantChoice,
-  device: "webgpu" | "wasm",
+  device: BrowserDevice,
   capabilities: BackendCapabilities,
 ): VariantChoice | null {
   const component = manifest.components.find((candidate) => candidate.name === choice.component)!;

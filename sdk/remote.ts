@@ -82,7 +82,7 @@ export function createRemoteEditor(context: EditorContext): Editor {
   };
 
   const submit = async (request: EditorRequest, signal?: AbortSignal): Promise<JobLinks> => {
-    const { image, instruction, mask, ...editOptions } = request;
+    const { image, instruction, mask, options: editOptions = {} } = request;
     const form = new FormData();
     form.set("image", await uploadable(image, signal), "image");
     if (mask !== undefined) form.set("mask", await uploadable(mask, signal), "mask");
@@ -159,10 +159,26 @@ export function createRemoteEditor(context: EditorContext): Editor {
     edit,
     async previewRegion(request, call = {}): Promise<EditLocalization> {
       // One step of the model gives the localization map: the edit API's answer to steps = 1.
-      const result = await edit({ ...request, steps: 1, previewEvery: 0 }, {
+      const options = { ...request.options, steps: 1, previewEvery: 0 };
+      const result = await edit({ ...request, options }, {
         signal: call.signal,
       });
       return result.localization;
+    },
+    // The model lives on the server: nothing to free, nothing to load.
+    unload: () => Promise.resolve(),
+    reload(changes = {}) {
+      const { signal: _, ...rest } = changes;
+      const asked = Object.keys(rest).filter((key) => rest[key as keyof typeof rest] !== undefined);
+      if (asked.length === 0) return Promise.resolve();
+      return Promise.reject(
+        new EditMGTError(
+          "invalid_option",
+          `the remote device cannot change ${asked.join(", ")} (the server chooses them): ` +
+            "create a new editor with the device you want",
+          { details: { option: asked[0] } },
+        ),
+      );
     },
     dispose: () => Promise.resolve(),
   };

@@ -15,6 +15,8 @@ import type {
   EditResult,
   EditTimings,
   GridMap,
+  ReadyProgress,
+  StepProgress,
 } from "../src/pipeline/types.ts";
 import { offscreenCanvas, pixelsOf } from "./dom.ts";
 import type { FileDoneProgress, InitiateProgress, ModelDownloadProgress } from "./download.ts";
@@ -43,27 +45,17 @@ export interface EditorResult {
   dtypes: Record<string, ComponentDtype>;
 }
 
-/** The model is loaded; edits can start. */
-export interface EditorReadyProgress {
-  /** Event kind. */
-  type: "ready";
-  /** Where the model runs. */
-  device: EditorDevice;
-  /** The weight type each graph component runs with (empty on the remote device). */
-  dtypes: Record<string, ComponentDtype>;
-}
+/**
+ * The model is loaded; edits can start: the engine's `ready` event, on an editor's device
+ * (`dtypes` is empty on the remote device).
+ */
+export type EditorReadyProgress = ReadyProgress<EditorDevice>;
 
-/** One decoding step finished. */
-export interface EditorStepProgress {
-  /** Event kind. */
-  type: "step";
-  /** 1-based number of the step that finished. */
-  index: number;
-  /** Number of steps. */
-  total: number;
-  /** The image so far at the model resolution, when previews were asked for (`previewEvery`). */
-  preview?: ImageData;
-}
+/**
+ * One decoding step finished: the engine's `step` event, whose preview (when previews were
+ * asked for, `previewEvery`) comes as an `ImageData` to draw.
+ */
+export type EditorStepProgress = StepProgress<ImageData>;
 
 /**
  * Progress of loading a model or making an edit: one typed union. Loading a model: per file
@@ -133,10 +125,12 @@ function isOpaque(image: RgbaImage): boolean {
  *
  * @example
  * ```ts
- * import { localizationHeatmap } from "/sdk/mod.js";
+ * import { createEditor, localizationHeatmap } from "@editmgt/editmgt/sdk";
  *
+ * const editor = await createEditor({ manifest: "/models/editmgt-tiny/" });
+ * const result = await editor.edit({ image: "/samples/shapes-1.png", instruction: "make it blue" });
  * const overlay = localizationHeatmap(result.imageData, result.localization, { opacity: 0.5 });
- * canvas.getContext("2d").putImageData(overlay, 0, 0);
+ * console.log(overlay.width, overlay.height); // draw it with a 2D context's putImageData
  * ```
  */
 export function localizationHeatmap(

@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { DeviceName } from "../../src/model/backend.ts";
+import { DEVICE_NAMES, type DeviceName, isDeviceName } from "../../src/schema/devices.ts";
 import { MEMORY_REQUESTS, type MemoryRequest } from "../../src/model/memory.ts";
 import { type DtypeRequest, parseDtypeRequest } from "../../src/model/variants.ts";
 import { type EditOptions, EditOptionsSchema } from "../../src/schema/options.ts";
@@ -77,7 +77,7 @@ Options:
   --no-composite          keep the raw model output (no pixel-exact paste of kept regions)
   --fit <squash|pad>      a non-square image: squash it to the model's square (default, as
                           upstream) or pad it, keeping its aspect ratio (padding held, cropped)
-  --device <d>            node (CPU, default), wasm or webgpu
+  --device <d>            ${DEVICE_NAMES.join(", ")} (default node: onnxruntime on the CPU)
   --model <path|url>      model manifest (default models/editmgt-tiny, else the test model)
   --threads <n>           onnxruntime threads (node, wasm); 1 is fastest for small models
   --dtype <d>             weights: auto (default: the variant the model lists for the device),
@@ -91,8 +91,6 @@ Options:
 Exit codes: 0 done, 2 bad usage, 3 bad input (image, mask, instruction), 4 runtime failure,
 130 interrupted.
 `;
-
-const DEVICES: readonly DeviceName[] = ["node", "wasm", "webgpu"];
 
 /**
  * Parses the CLI's arguments.
@@ -144,6 +142,14 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
   if (positionals.length !== 2) {
+    const flags = positionals.filter((arg) => /^--?[a-zA-Z]/.test(arg));
+    if (flags.length > 0) {
+      throw new UsageError(
+        `${flags.join(", ")} came after a "--" and so were read as arguments, not options: ` +
+          `put the "--" right after the task name and every option after it, as in ` +
+          `deno task edit -- <input> "<instruction>" -o <output> ${flags[0]} ...`,
+      );
+    }
     throw new UsageError(
       `expected an input image and an instruction, got ${positionals.length} arguments ` +
         `(quote the instruction)`,
@@ -151,8 +157,8 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
   }
   if (values.output === undefined) throw new UsageError("missing -o/--output <file>");
   const device = values.device ?? "node";
-  if (!DEVICES.includes(device as DeviceName)) {
-    throw new UsageError(`--device must be one of ${DEVICES.join(", ")}, got "${device}"`);
+  if (!isDeviceName(device)) {
+    throw new UsageError(`--device must be one of ${DEVICE_NAMES.join(", ")}, got "${device}"`);
   }
   const threads = integer("threads", values.threads);
   if (threads !== undefined && threads < 1) {
@@ -190,7 +196,7 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
       output: values.output,
       mask: values.mask,
       heatmap: values.heatmap,
-      device: device as DeviceName,
+      device,
       model: values.model,
       threads,
       dtype,

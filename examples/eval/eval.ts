@@ -20,27 +20,43 @@ import { EditPipeline } from "../../src/pipeline/pipeline.ts";
 import { jsonReport, lambdaPlot, markdownReport, type ReportContext } from "./report.ts";
 import { type ConfigResult, type EvalCase, type EvalConfig, loadCases, runConfig } from "./run.ts";
 
-/** The lambdas of the sweep (0 is upstream's default, shared by both row modes). */
-export const SWEEP = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+/** The lambdas of the change-map sweep (0 is upstream's default, hold off). */
+export const SWEEP = [0.2, 0.3, 0.4, 0.5];
+
+/** Upstream's map and schedule: the attention map, held tokens inside the schedule. */
+const UPSTREAM = { mapSource: "attention", heldTokens: "scheduled" } as const;
+/** The change map with held tokens fixed (the pipeline's default localization). */
+const CHANGE = { mapSource: "change", heldTokens: "fixed" } as const;
 
 /** Every configuration of the report. */
 export const CONFIGS: readonly EvalConfig[] = [
-  { name: "upstream (lambda 0)", rows: "all", lambda: 0 },
+  { name: "upstream (lambda 0)", rows: "all", lambda: 0, ...UPSTREAM },
+  { name: "attention, keywords, lambda 0.3", rows: "keywords", lambda: 0.3, ...UPSTREAM },
+  { name: "attention, keywords, lambda auto", rows: "keywords", lambda: "auto", ...UPSTREAM },
   ...SWEEP.map((lambda): EvalConfig => ({
-    name: `all rows, lambda ${lambda}`,
-    rows: "all",
-    lambda,
-  })),
-  ...SWEEP.map((lambda): EvalConfig => ({
-    name: `keywords, lambda ${lambda}`,
+    name: `change, lambda ${lambda}`,
     rows: "keywords",
     lambda,
+    ...CHANGE,
   })),
-  { name: "all rows, lambda auto", rows: "all", lambda: "auto" },
-  { name: "keywords, lambda auto", rows: "keywords", lambda: "auto" },
+  { name: "change, lambda auto", rows: "keywords", lambda: "auto", ...CHANGE },
+  {
+    name: "change, lambda 0.4, scheduled hold",
+    rows: "keywords",
+    lambda: 0.4,
+    mapSource: "change",
+    heldTokens: "scheduled",
+  },
 ];
 
-const HELP = `deno task eval -- [--model <folder>] [--set <folder>] [--out <folder>] [--every <k>]
+/**
+ * The evaluation sets by name, folders of the model: the development set, where defaults are
+ * chosen, and the test set (a fresh seed, tools/data/eval_set.py), which is only reported.
+ */
+export const SETS: Readonly<Record<string, string>> = { dev: "eval", test: "eval-test" };
+
+const HELP =
+  `deno task eval -- [--model <folder>] [--set dev|test|<folder>] [--out <folder>] [--every <k>]
   [--device node|wasm|webgpu] [--threads <n>] [--only <substring of a configuration name>]`;
 
 async function main(args: string[]): Promise<number> {
@@ -63,7 +79,9 @@ async function main(args: string[]): Promise<number> {
   }
   const cwd = new URL(`file://${Deno.cwd()}/`);
   const modelFolder = new URL(`${values.model.replace(/\/?$/, "/")}`, cwd);
-  const setFolder = new URL(`${(values.set ?? `${values.model}/eval`).replace(/\/?$/, "/")}`, cwd);
+  const named = SETS[values.set ?? "dev"];
+  const setPath = named === undefined ? values.set! : `${values.model}/${named}`;
+  const setFolder = new URL(`${setPath.replace(/\/?$/, "/")}`, cwd);
   const index: { cases: EvalCase[]; seed: number } = JSON.parse(
     await Deno.readTextFile(new URL("index.json", setFolder)),
   );
@@ -102,7 +120,7 @@ async function main(args: string[]): Promise<number> {
   const context: ReportContext = {
     model: `${manifest.id} ${manifest.version}`,
     evalSet: {
-      path: values.set ?? `${values.model}/eval`,
+      path: setPath,
       cases: cases.length,
       total: index.cases.length,
     },
@@ -122,11 +140,37 @@ async function main(args: string[]): Promise<number> {
   };
   const out = new URL(`${values.out.replace(/\/?$/, "/")}`, cwd);
   await Deno.mkdir(out, { recursive: true });
-  await Deno.writeTextFile(new URL("report.md", out), markdownReport(context, results));
-  await Deno.writeTextFile(new URL("report.json", out), jsonReport(context, results));
+  const markdown = await formatted(markdownReport(context, results), "md");
+  await Deno.writeTextFile(new URL("report.md", out), markdown);
+  await Deno.writeTextFile(
+    new URL("report.json", out),
+    await formatted(jsonReport(context, results), "json"),
+  );
   await Deno.writeTextFile(new URL("lambda.svg", out), lambdaPlot(results));
   console.error(`wrote ${out.pathname}report.md, report.json, lambda.svg`);
   return 0;
+}
+
+/**
+ * `text` as `deno fmt` writes it with the repository's settings (here rather than as a second
+ * command of the task, which would receive the task's arguments).
+ */
+async function formatted(text: string, extension: "md" | "json"): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", "--ext", extension, "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const { success, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  if (!success) {
+    throw new Error(`deno fmt of the ${extension} report failed: ${decoder.decode(stderr)}`);
+  }
+  return decoder.decode(stdout);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ConfigResult } from "./run.ts";
+import type { ConfigResult, EvalConfig } from "./run.ts";
 import type { GroupSummary } from "./metrics.ts";
 
 /** What the report says about how the numbers were made. */
@@ -60,13 +60,17 @@ export function recommend(results: readonly ConfigResult[]): Variant {
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
 const lambdaText = (lambda: number | "auto") => (lambda === "auto" ? "auto" : String(lambda));
+/** The map of a configuration: its source, its rows for attention, and the held-token mode. */
+const mapText = (config: EvalConfig) =>
+  `${config.mapSource}${config.mapSource === "attention" ? ` (${config.rows} rows)` : ""}, ` +
+  `${config.heldTokens}`;
 
 /** The Markdown report. */
 export function markdownReport(context: ReportContext, results: readonly ConfigResult[]): string {
   const best = recommend(results);
   const rows = variants(results).map(({ name, config, composite, summary }) => {
     const all = summary.all;
-    return `| ${name} | ${config.rows} | ${lambdaText(config.lambda)} | ${
+    return `| ${name} | ${mapText(config)} | ${lambdaText(config.lambda)} | ${
       composite ? "on" : "off"
     } | ` +
       `${percent(all.success)} | ${percent(all.strictSuccess)} | ${
@@ -119,7 +123,7 @@ localization IoU of the map thresholded at the lambda used (at lambda 0 every to
 it is just the edit's share of the image), mean lambda used, and milliseconds per edit. Rows without
 "+composite" are the raw decode (as upstream); "+composite" pastes kept tokens from the source pixels.
 
-| configuration | rows | lambda | composite | success | strict | success in-dist | success held-out | leakage | fidelity | loc. IoU | lambda used | ms |
+| configuration | map | lambda | composite | success | strict | success in-dist | success held-out | leakage | fidelity | loc. IoU | lambda used | ms |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join("\n")}
 
@@ -127,7 +131,7 @@ ${rows.join("\n")}
 
 ## Recommended defaults
 
-**${best.name}**: rows "${best.config.rows}", lambda ${lambdaText(best.config.lambda)}, composite ${
+**${best.name}**: map ${mapText(best.config)}, lambda ${lambdaText(best.config.lambda)}, composite ${
     best.composite ? "on" : "off"
   }. It has the highest strict success of every row (ties: success, then leakage), i.e. the most
 edits that are right *and* leave the rest of the image alone.${comparison}
@@ -150,6 +154,8 @@ export function jsonReport(context: ReportContext, results: readonly ConfigResul
       recommended: {
         name: best.name,
         rows: best.config.rows,
+        mapSource: best.config.mapSource,
+        heldTokens: best.config.heldTokens,
         lambda: best.config.lambda,
         composite: best.composite,
       },
@@ -165,7 +171,7 @@ export function jsonReport(context: ReportContext, results: readonly ConfigResul
 const WIDTH = 640;
 const HEIGHT = 400;
 const PLOT = { left: 60, right: 580, top: 40, bottom: 320 };
-const COLORS = { all: "#1f77b4", keywords: "#d62728" };
+const COLORS = { attention: "#1f77b4", change: "#d62728" };
 
 /**
  * Success rate (solid, left axis) and leakage (dashed, right axis) against lambda for the
@@ -200,19 +206,23 @@ export function lambdaPlot(results: readonly ConfigResult[]): string {
           hollow ? "white" : color
         }" stroke="${color}" stroke-width="2"/>`,
     );
-  for (const rows of ["all", "keywords"] as const) {
+  // One series per map source in its own held-token mode (upstream's; the change map's "fixed").
+  const modes = { attention: "scheduled", change: "fixed" } as const;
+  for (const source of ["attention", "change"] as const) {
+    const inSeries = (result: ConfigResult) =>
+      result.mapSource === source && result.heldTokens === modes[source];
     const series = fixedRuns
-      .filter((result) => result.rows === rows || result.lambda === 0)
+      .filter((result) => inSeries(result) || result.lambda === 0)
       .sort((a, b) => (a.lambda as number) - (b.lambda as number));
     if (series.length === 0) continue;
-    const color = COLORS[rows];
+    const color = COLORS[source];
     line(series.map((r) => [x(r.lambda as number), ySuccess(r.raw.all.success)]), color, false);
     line(series.map((r) => [x(r.lambda as number), yLeakage(r.raw.all.leakage)]), color, true);
     for (const r of series) {
       dot(x(r.lambda as number), yLeakage(r.composite.all.leakage), color, true);
     }
     for (
-      const auto of results.filter((result) => result.lambda === "auto" && result.rows === rows)
+      const auto of results.filter((result) => result.lambda === "auto" && inSeries(result))
     ) {
       dot(x(auto.raw.all.lambda), ySuccess(auto.raw.all.success), color, false, "square");
       dot(x(auto.raw.all.lambda), yLeakage(auto.raw.all.leakage), color, true, "square");
@@ -238,10 +248,10 @@ export function lambdaPlot(results: readonly ConfigResult[]): string {
   }
   const legend = [
     `<text x="${PLOT.left}" y="22" font-weight="bold">Edit success (solid, left) and leakage (dashed, right) vs lambda</text>`,
-    `<text x="${PLOT.left}" y="${HEIGHT - 12}" fill="${COLORS.all}">blue: all text rows</text>`,
+    `<text x="${PLOT.left}" y="${HEIGHT - 12}" fill="${COLORS.attention}">blue: attention map</text>`,
     `<text x="${PLOT.left + 150}" y="${
       HEIGHT - 12
-    }" fill="${COLORS.keywords}">red: keyword rows</text>`,
+    }" fill="${COLORS.change}">red: change map, held fixed</text>`,
     `<text x="${PLOT.left + 300}" y="${
       HEIGHT - 12
     }">squares: lambda auto; hollow: leakage with composite</text>`,

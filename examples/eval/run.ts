@@ -64,6 +64,10 @@ export interface EvalConfig {
   rows: "all" | "keywords";
   /** Region-hold threshold. */
   lambda: number | "auto";
+  /** Map source: "attention" (upstream) or "change". */
+  mapSource: "attention" | "change";
+  /** How held tokens meet the schedule: "scheduled" (upstream) or "fixed". */
+  heldTokens: "scheduled" | "fixed";
 }
 
 /** Summaries of one configuration, raw decode and composited. */
@@ -117,7 +121,7 @@ export async function runConfig(
   config: EvalConfig,
   onCase?: (done: number) => void,
 ): Promise<ConfigResult> {
-  const { vq, transformer } = pipeline.manifest;
+  const { vq } = pipeline.manifest;
   const raw: CaseResult[] = [];
   const composited: CaseResult[] = [];
   for (const [done, item] of cases.entries()) {
@@ -128,11 +132,16 @@ export async function runConfig(
         seed: caseSeed(item.index),
         rows: config.rows,
         lambda: config.lambda,
+        mapSource: config.mapSource,
+        heldTokens: config.heldTokens,
         composite: false,
       },
     });
     const keep = { ...result.mask, data: result.mask.data.map((edited) => 1 - edited) };
-    const tokenMap = upsampleBicubic(result.localization.data, transformer.grid, vq.grid);
+    const { localization } = result;
+    const tokenMap = localization.width === vq.grid.width
+      ? localization.data
+      : upsampleBicubic(localization.data, localization, vq.grid);
     const shared = {
       type: item.type,
       heldOut: item.held_out,

@@ -52,11 +52,12 @@ export type RequestHandler = (request: EngineRequest) => void;
  * ```ts
  * import { createPipelineHost } from "@editmgt/editmgt/engine";
  *
- * // Inside a worker module:
+ * // Inside a worker module, whose global scope posts and receives messages as a MessagePort does:
+ * const scope = globalThis as unknown as MessagePort;
  * const handle = createPipelineHost({
- *   postMessage: (message, transfer) => self.postMessage(message, transfer),
+ *   postMessage: (message, transfer) => scope.postMessage(message, transfer),
  * });
- * self.onmessage = (event) => handle(event.data);
+ * scope.onmessage = (event) => handle(event.data);
  * ```
  */
 export function createPipelineHost(
@@ -87,8 +88,11 @@ export function createPipelineHost(
     }
   };
 
+  /** Cancels the load under way, when a `dispose` comes before it finished. */
+  let loading = new AbortController();
   const init = (message: InitMessage) => {
-    pipeline = loadPipeline(message, options, progress(0));
+    loading = new AbortController();
+    pipeline = loadPipeline(message, options, progress(0), loading.signal);
     pipeline.then(
       (loaded) => post({ type: "ready", device: loaded.device, dtypes: { ...loaded.dtypes } }),
       (error) => post({ type: "error", job: 0, error: errorBody(error) }),
@@ -123,6 +127,7 @@ export function createPipelineHost(
         running.get(request.job)?.abort(new DOMException("cancelled", "AbortError"));
         break;
       case "dispose":
+        loading.abort(new DOMException("the engine unloads the model", "AbortError"));
         for (const controller of running.values()) controller.abort();
         (pipeline ?? Promise.reject(new Error("never loaded")))
           .then((loaded) => loaded.dispose())
@@ -137,6 +142,7 @@ async function loadPipeline(
   message: InitMessage,
   options: PipelineHostOptions,
   onProgress: (event: EditProgress) => void,
+  signal: AbortSignal,
 ): Promise<EditPipeline> {
   const url = new URL(message.manifest);
   return await EditPipeline.load(url, {
@@ -148,5 +154,6 @@ async function loadPipeline(
     dtype: message.dtype,
     memory: message.memory,
     onProgress,
+    signal,
   });
 }

@@ -24,6 +24,7 @@ export {
   type Engine,
   type EngineOptions,
   type EnginePlatform,
+  type EngineReloadOptions,
 } from "./engine.ts";
 export {
   createPipelineHost,
@@ -46,3 +47,6 @@ export type {
   ProgressMessage,
   ReadyMessage,
 } from "./protocol.ts";
+// The pipeline's and the errors' types, as the engine's options, results and messages name them.
+export type * from "../pipeline/mod.ts";
+export type * from "../errors/mod.ts";

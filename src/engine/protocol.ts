@@ -15,7 +15,7 @@ import type { MemoryRequest } from "../model/memory.ts";
 import type { DtypeRequest } from "../model/variants.ts";
 import type { ComponentDtype } from "../schema/manifest.ts";
 
-/** Loads the model in the worker. Sent once, first. */
+/** Loads the model in the worker: sent first, and again after `dispose` to load again. */
 export interface InitMessage {
   /** Message kind. */
   type: "init";
@@ -64,7 +64,10 @@ export interface CancelMessage {
   job: number;
 }
 
-/** Releases every session; the worker answers `disposed` and can then be terminated. */
+/**
+ * Releases every session and cancels a load under way; the worker answers `disposed`, and can
+ * then be terminated or load a model again on a new `init` (the engine's `unload`/`reload`).
+ */
 export interface DisposeMessage {
   /** Message kind. */
   type: "dispose";

@@ -1,13 +1,14 @@
 /**
- * Localization: from the step graph's text-to-image attention to the map S_L that region hold
- * compares against lambda. Keyword rows, row mean, min-max rescale, upstream's adaptive
- * smoothing, PyTorch-exact bicubic upsampling, and automatic lambda. Pure functions over typed
- * arrays.
+ * Localization: from the step graph's outputs to the map S_L that region hold compares against
+ * lambda. Two sources: upstream's text-to-image attention (keyword rows, row mean, min-max
+ * rescale, adaptive smoothing, PyTorch-exact bicubic upsampling) and the change map read from
+ * `ref_logprob`; automatic lambda. Pure functions over typed arrays.
  *
  * @module
  */
 
 export { autoLambda, type AutoLambdaOptions } from "./auto_lambda.ts";
+export { CHANGE_BLUR, changeMap } from "./change.ts";
 export { type Grid, gridSize } from "./grid.ts";
 export {
   EDIT_VERBS,
@@ -24,5 +25,12 @@ export {
   rowMean,
   type TextRows,
 } from "./map.ts";
+export {
+  type LocalizationOutput,
+  localizeStep,
+  MAP_SOURCES,
+  type MapSource,
+  type StepLocalization,
+} from "./source.ts";
 export { gaussianFilter, percentile, smoothAdaptive, varianceFilter } from "./smooth.ts";
 export { upsampleBicubic } from "./upsample.ts";

@@ -10,11 +10,9 @@
  * @module
  */
 
-/** Where a model runs: onnxruntime-node (CPU), onnxruntime-web WASM, or onnxruntime-web WebGPU. */
-export type DeviceName = "node" | "wasm" | "webgpu";
+import type { DeviceName } from "../schema/devices.ts";
 
-/** Every {@linkcode DeviceName}, in the order a server prefers them. */
-export const DEVICE_NAMES: readonly DeviceName[] = ["node", "webgpu", "wasm"];
+export { DEVICE_NAMES, type DeviceName } from "../schema/devices.ts";
 
 /** Element types that cross the backend interface. */
 export type TensorType = "float32" | "float16" | "int64" | "int32" | "bool";

@@ -15,6 +15,9 @@ import { type BackendOptions, createBackend as createWebBackend } from "./select
 import { type ModelPackage, type ModelPackageOptions, openModelPackage } from "./package.ts";
 import { abortedError, fetchSource, type FileRequest, missingFileError } from "./source.ts";
 
+// The types these functions take and return, so that this entry documents itself alone.
+export type * from "./mod.ts";
+
 /**
  * A {@linkcode FileSource} that reads `file:` URLs from disk and fetches the rest. Needs `--allow-read` for local models and
  * `--allow-net` for remote ones.

@@ -82,5 +82,21 @@ export {
   type VariantChoice,
   type VariantOptions,
 } from "./variants.ts";
+export {
+  COMPONENT_DTYPES,
+  COMPONENT_KINDS,
+  type ComponentDtype,
+  type ComponentKind,
+  type Manifest,
+  MANIFEST_FORMAT,
+  type ManifestComponent,
+  type ManifestDefaults,
+  type ManifestDevice,
+  type ManifestFile,
+  type ManifestFileParts,
+  type ManifestGrid,
+  type ManifestVariant,
+} from "../schema/manifest.ts";
+export type { StepInput, StepModel, StepOutput } from "../sampler/model.ts";
 export { float32Scalar, float32Tensor, int64Tensor, readFloat32, readTokenIds } from "./tensors.ts";
 export { type FileExpectation, sha256Hex, verifyFile } from "./verify.ts";

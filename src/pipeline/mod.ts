@@ -47,12 +47,10 @@ export type {
   ReadyProgress,
   StepProgress,
 } from "./types.ts";
-export type { BinaryMask, RgbaImage } from "../image/types.ts";
+export type { BinaryMask, RgbaImage, Size } from "../image/types.ts";
 export type { TokenizedText } from "../localize/keywords.ts";
-export type { Backend, DeviceName } from "../model/backend.ts";
-export type { BackendOptions } from "../model/select.ts";
-export type { MemoryRequest, SessionPolicy } from "../model/memory.ts";
-export type { FitMode } from "../image/fit.ts";
-export type { FileSource } from "../model/source.ts";
+export type { FitMode, Rect } from "../image/fit.ts";
 export type { EditOptions } from "../schema/options.ts";
-export type { Manifest } from "../schema/manifest.ts";
+export type { StepEvent } from "../sampler/options.ts";
+// Backends, devices, sources and manifests, as the pipeline's options and results name them.
+export type * from "../model/mod.ts";

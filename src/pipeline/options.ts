@@ -31,6 +31,10 @@ export interface ResolvedEditOptions {
   rows: "keywords" | "all";
   /** Phrase to localize on, if any. */
   focus: string | undefined;
+  /** Where the localization map comes from. */
+  mapSource: "change" | "attention";
+  /** How held tokens meet the mask schedule. */
+  heldTokens: "fixed" | "scheduled";
   /** Paste kept regions from the original pixels. */
   composite: boolean;
   /** How the image goes into the model's square. */
@@ -41,8 +45,8 @@ export interface ResolvedEditOptions {
 
 /**
  * Validates `options` against the shared `EditOptionsSchema` and fills the gaps
- * from the manifest's `defaults`: keyword rows, composite on, `fit: "squash"`, no previews, a
- * fresh random seed.
+ * from the manifest's `defaults`: keyword rows, the change map with held tokens fixed, composite
+ * on, `fit: "squash"`, no previews, a fresh random seed.
  *
  * @throws {EditMGTError} `invalid_option`, listing every bad option.
  *
@@ -73,6 +77,8 @@ export function resolveEditOptions(
     negativePrompt: parsed.negativePrompt ?? defaults.negativePrompt,
     rows: parsed.rows ?? "keywords",
     focus: parsed.focus,
+    mapSource: parsed.mapSource ?? "change",
+    heldTokens: parsed.heldTokens ?? "fixed",
     composite: parsed.composite ?? true,
     fit: parsed.fit ?? "squash",
     previewEvery: parsed.previewEvery ?? 0,

@@ -18,7 +18,7 @@ import {
 } from "../image/fit.ts";
 import { imageToTensor, tensorToImage } from "../image/tensor.ts";
 import type { RgbaImage } from "../image/types.ts";
-import { autoLambda, keywordRows, localizationMap, type TextRows } from "../localize/mod.ts";
+import { keywordRows, type TextRows } from "../localize/mod.ts";
 import type { Backend, DeviceName } from "../model/backend.ts";
 import {
   type GraphKind,
@@ -31,9 +31,7 @@ import { openModelPackage } from "../model/package.ts";
 import { type BackendFactory, type BackendOptions, createBackend } from "../model/select.ts";
 import type { FileSource } from "../model/source.ts";
 import { chooseVariants, type DtypeRequest, dtypesOf } from "../model/variants.ts";
-import { sample } from "../sampler/sample.ts";
-import { STREAM, Xoshiro128 } from "../sampler/rng.ts";
-import { timestepValue } from "../sampler/schedule.ts";
+import { firstStepLocalization, sample } from "../sampler/sample.ts";
 import type { ComponentDtype, Manifest } from "../schema/manifest.ts";
 import { readSourceImage, readUserMask } from "./input.ts";
 import { type ResolvedEditOptions, resolveEditOptions } from "./options.ts";
@@ -305,9 +303,9 @@ export class EditPipeline {
       image,
       seed: sampled.seed,
       localization: {
-        width: this.manifest.transformer.grid.width,
-        height: this.manifest.transformer.grid.height,
-        data: localization.attentionMap,
+        width: localization.grid.width,
+        height: localization.grid.height,
+        data: localization.map,
         lambda: localization.lambda,
       },
       mask: { ...grid, data: keep.map((kept) => 1 - kept) },
@@ -326,40 +324,16 @@ export class EditPipeline {
 
   async #previewRegion(input: EditInput, signal?: AbortSignal): Promise<EditLocalization> {
     const prepared = await this.#prepare(input, signal);
-    const { options, refTokens, editable } = prepared;
-    const { vq, transformer, text } = this.manifest;
-    const n = refTokens.length;
-    const tokens = editable === null
-      ? new Int32Array(n).fill(vq.maskTokenId)
-      : refTokens.map((token, j) => (editable[j] ? vq.maskTokenId : token));
-    const masked = editable === null ? n : editable.reduce((sum, flag) => sum + flag, 0);
-    const uniform = Xoshiro128.fromSeed(options.seed, STREAM.categorical)
-      .fillUniform(new Float32Array(n));
     const stepModel = this.#components.stepModel({
       negative: prepared.negative,
       instruction: prepared.instruction,
     });
-    const output = await stepModel.step({
-      tokens,
-      refTokens,
-      timestep: timestepValue(transformer.timestep, 0, options.steps, masked / n),
-      logGamma: Math.log(options.gamma),
-      guidanceScale: options.guidance,
-      uniform,
-    }, signal);
-    throwIfAborted(signal);
-    const { attentionMap } = localizationMap(output.textAttention, {
-      textLength: text.length,
-      attentionGrid: transformer.grid,
-      tokenGrid: vq.grid,
-      rows: prepared.rows,
+    const { map, grid, lambda } = await firstStepLocalization(stepModel, {
+      ...this.#sampleOptions(prepared),
+      userMask: prepared.editable ?? undefined,
+      signal,
     });
-    return {
-      width: transformer.grid.width,
-      height: transformer.grid.height,
-      data: attentionMap,
-      lambda: options.lambda === "auto" ? autoLambda(attentionMap) : options.lambda,
-    };
+    return { width: grid.width, height: grid.height, data: map, lambda };
   }
 
   /** Validates the request (cheap checks first), encodes the text and VQ-encodes the source. */
@@ -425,7 +399,13 @@ export class EditPipeline {
       temperature: options.temperature,
       schedule: options.schedule,
       seed: options.seed,
-      localization: { attentionGrid: transformer.grid, textLength: text.length, rows },
+      heldTokens: options.heldTokens,
+      localization: {
+        attentionGrid: transformer.grid,
+        textLength: text.length,
+        rows,
+        source: options.mapSource,
+      },
     };
   }
 

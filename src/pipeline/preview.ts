@@ -46,7 +46,7 @@ export class PreviewQueue {
   push(event: SamplerStepEvent): void {
     if (this.#options.onProgress === undefined) return;
     const { every } = this.#options;
-    if (every > 0 && event.step % every === 0 && event.step < event.steps) {
+    if (every > 0 && event.index % every === 0 && event.index < event.total) {
       this.#due = event;
     } else {
       this.#emit(event, null);
@@ -76,12 +76,8 @@ export class PreviewQueue {
     const { decode, onProgress } = this.#options;
     this.#pending = this.#pending.then(async () => {
       const preview = tokens === null ? undefined : await decode(tokens);
-      onProgress?.({
-        type: "step",
-        index: event.step,
-        total: event.steps,
-        ...(preview === undefined ? {} : { preview }),
-      });
+      const { type, index, total } = event;
+      onProgress?.({ type, index, total, ...(preview === undefined ? {} : { preview }) });
     });
   }
 

@@ -10,6 +10,7 @@ import type { DeviceName } from "../model/backend.ts";
 import type { BinaryMask, RgbaImage } from "../image/types.ts";
 import type { ComponentDtype } from "../schema/manifest.ts";
 import type { EditOptions } from "../schema/options.ts";
+import type { StepEvent } from "../sampler/options.ts";
 
 /** An image as RGBA pixels, or as encoded PNG/JPEG/WebP bytes (decoded by the pipeline). */
 export type ImageSource = RgbaImage | Uint8Array;
@@ -17,14 +18,19 @@ export type ImageSource = RgbaImage | Uint8Array;
 /** A mask as a mask image (pixels or encoded bytes) or as a token mask on the VQ grid. */
 export type MaskSource = RgbaImage | BinaryMask | Uint8Array;
 
-/** One edit to make. */
-export interface EditInput {
+/**
+ * One edit to make: the one request shape of every device, whether the pipeline, the engine or
+ * the browser SDK's editor (local or remote) makes it. `Image` and `Mask` are the forms images
+ * come in: pixels or encoded bytes here; the SDK also takes `Blob`s, URLs, canvases and
+ * `ImageData`.
+ */
+export interface EditInput<Image = ImageSource, Mask = MaskSource> {
   /**
    * The source image, any size and shape (it goes into the model's square as `options.fit`
    * says, and the result comes back at its size). Encoded bytes are decoded where the pipeline
    * runs: in the engine's Worker, off the caller's thread.
    */
-  image: ImageSource;
+  image: Image;
   /** What to change, in words ("make the red circle blue"). */
   instruction: string;
   /**
@@ -32,7 +38,7 @@ export interface EditInput {
    * opaque pixels are set) or a binary token mask on the model's VQ grid (the grid of the whole
    * square, padding included with `fit: "pad"`). Tokens outside it keep the source.
    */
-  mask?: MaskSource;
+  mask?: Mask;
   /** Sampler and localization options; the model manifest's defaults fill the gaps. */
   options?: EditOptions;
 }
@@ -47,7 +53,10 @@ export interface GridMap<T extends Float32Array | Uint8Array> {
   data: T;
 }
 
-/** The localization map of an edit on the transformer grid, values in [0, 1]. */
+/**
+ * The localization map of an edit, values in [0, 1]: the change map on the VQ token grid, or the
+ * attention map on the transformer grid (option `mapSource`).
+ */
 export interface EditLocalization extends GridMap<Float32Array> {
   /** The lambda region hold compared against (resolved when "auto"; 0 = nothing held). */
   lambda: number;
@@ -102,26 +111,27 @@ export interface DownloadProgress {
   file?: string;
 }
 
-/** Every session is made; edits can start. */
-export interface ReadyProgress {
+/**
+ * Every session is made; edits can start. `Device` is where the model runs: a `DeviceName` here,
+ * and in the browser SDK also `"remote"`.
+ */
+export interface ReadyProgress<Device extends string = DeviceName> {
   /** Event kind. */
   type: "ready";
   /** The device the model runs on. */
-  device: DeviceName;
+  device: Device;
   /** The weight type each graph component runs with, by component name. */
   dtypes: Record<string, ComponentDtype>;
 }
 
-/** One decoding step finished. */
-export interface StepProgress {
-  /** Event kind. */
-  type: "step";
-  /** 1-based number of the step that finished. */
-  index: number;
-  /** Number of steps. */
-  total: number;
+/**
+ * One decoding step finished: the sampler's {@linkcode StepEvent}, with the image so far every
+ * `previewEvery` steps. `Preview` is the form of that image: pixels here, an `ImageData` in the
+ * browser SDK.
+ */
+export interface StepProgress<Preview = RgbaImage> extends StepEvent {
   /** The image so far, at the model resolution, every `previewEvery` steps. */
-  preview?: RgbaImage;
+  preview?: Preview;
 }
 
 /** The edit is complete. */

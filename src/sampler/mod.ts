@@ -14,16 +14,22 @@
  * @module
  */
 
-export type { Grid, TextRows } from "../localize/mod.ts";
+export type { AutoLambdaOptions, Grid, LocalizationMaps, TextRows } from "../localize/mod.ts";
 export type { StepInput, StepModel, StepOutput } from "./model.ts";
 export {
   MAX_STEPS,
   type SampleOptions,
   type SamplerLocalization,
   type SamplerStepEvent,
+  type StepEvent,
 } from "./options.ts";
 export { randomSeed, STREAM, Xoshiro128 } from "./rng.ts";
-export { sample, type SampleLocalization, type SampleResult } from "./sample.ts";
+export {
+  firstStepLocalization,
+  sample,
+  type SampleLocalization,
+  type SampleResult,
+} from "./sample.ts";
 export {
   maskLength,
   maskRatio,

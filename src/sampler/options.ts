@@ -1,5 +1,11 @@
 import { EditMGTError, type ErrorCode } from "../errors/mod.ts";
-import type { AutoLambdaOptions, Grid, TextRows } from "../localize/mod.ts";
+import {
+  type AutoLambdaOptions,
+  type Grid,
+  MAP_SOURCES,
+  type MapSource,
+  type TextRows,
+} from "../localize/mod.ts";
 import { randomSeed } from "./rng.ts";
 import { type MaskSchedule, temperatures, type TimestepConvention } from "./schedule.ts";
 
@@ -16,16 +22,37 @@ export interface SamplerLocalization {
   rows?: TextRows;
   /** Tuning of `lambda: "auto"`. */
   autoLambda?: AutoLambdaOptions;
+  /**
+   * Where the map comes from: "attention" (default, upstream: `text_attention`, read at every
+   * step that needs it) or "change" (`ref_logprob` of the first step, read once; `changeMap`).
+   */
+  source?: MapSource;
 }
 
-/** A progress event, sent after every step. */
-export interface SamplerStepEvent {
+/**
+ * How region hold's held tokens meet the mask schedule: "scheduled" (upstream) gives a held
+ * token the ref token but unmasks it only when its confidence wins a place in the step's
+ * schedule, so held tokens use up the tokens a step unmasks; "fixed" makes a held token known
+ * in the step it is held, and the schedule unmasks the other (free) tokens as if they were all
+ * there was.
+ */
+export type HeldTokens = "scheduled" | "fixed";
+
+/**
+ * A decoding step finished: the one step event, from the sampler up to the pipeline, the engine,
+ * the server's `step` events and the SDK (which add a preview image to it).
+ */
+export interface StepEvent {
   /** Event kind. */
   type: "step";
   /** 1-based number of the step that just finished. */
-  step: number;
-  /** Total number of steps. */
-  steps: number;
+  index: number;
+  /** Number of steps, known before the first. */
+  total: number;
+}
+
+/** The sampler's progress event, sent after every step: the step event, with the step's state. */
+export interface SamplerStepEvent extends StepEvent {
   /** Value that was fed to the graph's `timestep` input. */
   timestep: number;
   /** Tokens still masked after this step (0 after the last). */
@@ -61,6 +88,8 @@ export interface SampleOptions {
    * (upstream default), 1 keeps the source tokens. Default 0.
    */
   lambda?: number | "auto";
+  /** How held tokens meet the mask schedule (see {@linkcode HeldTokens}). Default "scheduled". */
+  heldTokens?: HeldTokens;
   /** Gumbel temperature: `[first, last]` for `linspace(first, last, steps)`, or a scalar T for `linspace(T, 0.01, steps)`. Default `[2, 0]`. */
   temperature?: number | readonly [number, number];
   /** Mask schedule. Default "cosine". */
@@ -109,6 +138,8 @@ export interface SamplePlan {
   userMask: Uint8Array | null;
   /** Layout with defaults applied, or null. */
   localization: Required<SamplerLocalization> | null;
+  /** As in {@linkcode SampleOptions}, default applied. */
+  heldTokens: HeldTokens;
 }
 
 function fail(code: ErrorCode, option: string, message: string): never {
@@ -144,7 +175,14 @@ function checkLocalization(
   localization: SamplerLocalization,
 ): Required<SamplerLocalization> {
   const attentionGrid = checkGrid(localization.attentionGrid, "localization.attentionGrid");
-  const { textLength, rows = "all", autoLambda = {} } = localization;
+  const { textLength, rows = "all", autoLambda = {}, source = "attention" } = localization;
+  if (!MAP_SOURCES.includes(source)) {
+    fail(
+      "invalid_option",
+      "localization.source",
+      `source must be one of ${MAP_SOURCES.join(", ")}, got ${JSON.stringify(source)}`,
+    );
+  }
   if (!isPositiveInteger(textLength)) {
     fail("invalid_option", "localization.textLength", "textLength must be a positive integer");
   }
@@ -162,7 +200,7 @@ function checkLocalization(
       );
     }
   }
-  return { attentionGrid, textLength, rows, autoLambda };
+  return { attentionGrid, textLength, rows, autoLambda, source };
 }
 
 /**
@@ -208,6 +246,10 @@ export function resolveSampleOptions(options: SampleOptions): SamplePlan {
     fail("invalid_option", "seed", `seed must be a non-negative safe integer, got ${seed}`);
   }
   const localization = options.localization ? checkLocalization(options.localization) : null;
+  const heldTokens = options.heldTokens ?? "scheduled";
+  if (heldTokens !== "scheduled" && heldTokens !== "fixed") {
+    fail("invalid_option", "heldTokens", `heldTokens must be "scheduled" or "fixed"`);
+  }
   if (localization === null && lambda !== 0) {
     fail("invalid_option", "lambda", "region hold (lambda != 0) needs the localization layout");
   }
@@ -239,6 +281,7 @@ export function resolveSampleOptions(options: SampleOptions): SamplePlan {
     seed,
     userMask,
     localization,
+    heldTokens,
   };
 }
 

@@ -17,6 +17,11 @@ export interface MaskGitStepParams {
   holdMap: Float32Array | null;
   /** Region-hold threshold: 0 holds nothing, 1 holds every still-masked token. */
   lambda: number;
+  /**
+   * Held tokens become known in this step (never re-masked), as with `heldTokens: "fixed"`;
+   * false (upstream) lets them compete for the step's unmasking budget by their confidence.
+   */
+  fixHeld: boolean;
 }
 
 /** Scratch arrays reused across steps (all `n` long). */
@@ -43,6 +48,28 @@ export function gumbel(uniform: number): number {
 }
 
 /**
+ * Whether region hold forces token `j`, if still masked, to the ref token: `lambda >= 1`, or
+ * `lambda > 0` and `S_L[j] < lambda`.
+ */
+function holds(holdMap: Float32Array | null, lambda: number, j: number): boolean {
+  return holdMap !== null && lambda > 0 && (lambda >= 1 || holdMap[j] < lambda);
+}
+
+/** Still-masked tokens that region hold forces to the ref token (see {@linkcode maskGitStep}). */
+export function countHeld(
+  tokens: Int32Array,
+  maskTokenId: number,
+  holdMap: Float32Array | null,
+  lambda: number,
+): number {
+  let held = 0;
+  for (let j = 0; j < tokens.length; j++) {
+    if (tokens[j] === maskTokenId && holds(holdMap, lambda, j)) held++;
+  }
+  return held;
+}
+
+/**
  * One MaskGIT decoding step over `tokens`, in place (upstream `Scheduler.step`), knowing nothing of
  * the model:
  *
@@ -50,8 +77,9 @@ export function gumbel(uniform: number): number {
  *    (`lambda >= 1`, or `lambda > 0` and `S_L < lambda`) and the sampled token otherwise;
  * 2. last step: the prediction is the result;
  * 3. otherwise confidence `logp + T * Gumbel(u)`, with `logp` the sampled or ref log-prob and
- *    `+Infinity` for known tokens (so they are never re-masked); `cut = sort(confidence)[maskLength]`;
- *    tokens with `confidence < cut` become the mask again, the rest take the prediction.
+ *    `+Infinity` for known tokens (so they are never re-masked) and, with `fixHeld`, for held
+ *    tokens; `cut = sort(confidence)[maskLength]`; tokens with `confidence < cut` become the mask
+ *    again, the rest take the prediction.
  *
  * Confidences are computed in float64 from the float32 inputs; the cut is found by selection,
  * which gives the same value as sorting.
@@ -63,19 +91,17 @@ export function maskGitStep(
   params: MaskGitStepParams,
   buffers: MaskGitBuffers,
 ): MaskGitStepReport {
-  const { maskTokenId, holdMap, lambda } = params;
+  const { maskTokenId, holdMap, lambda, fixHeld } = params;
   const { prediction, confidence, scratch } = buffers;
-  const holding = holdMap !== null && lambda > 0;
-  const holdAll = lambda >= 1;
   const n = tokens.length;
   let held = 0;
   for (let j = 0; j < n; j++) {
     if (tokens[j] !== maskTokenId) {
       prediction[j] = tokens[j];
       confidence[j] = Infinity;
-    } else if (holding && (holdAll || holdMap[j] < lambda)) {
+    } else if (holds(holdMap, lambda, j)) {
       prediction[j] = refTokens[j];
-      confidence[j] = output.refLogprob[j];
+      confidence[j] = fixHeld ? Infinity : output.refLogprob[j];
       held++;
     } else {
       prediction[j] = output.sampled[j];

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Schema } from "./schema.ts";
+import { DEVICE_NAMES, type DeviceName } from "./devices.ts";
 
 /** Version tag of the manifest format this schema describes. */
 export const MANIFEST_FORMAT = "editmgt-manifest/1";
@@ -51,8 +52,8 @@ export const COMPONENT_DTYPES = ["fp32", "fp16", "int8", "q4"] as const;
 /** Weight type of a component's graph files (see {@linkcode COMPONENT_DTYPES}). */
 export type ComponentDtype = typeof COMPONENT_DTYPES[number];
 
-/** Devices a manifest can name (the runtimes of `DeviceName`). */
-export type ManifestDevice = "node" | "wasm" | "webgpu";
+/** Devices a manifest can name: every `DeviceName` (see `DEVICE_NAMES`). */
+export type ManifestDevice = DeviceName;
 
 /**
  * Another weight type of a component's graph: the same inputs and outputs, other files. A
@@ -233,7 +234,7 @@ const ManifestVariantSchema = z.strictObject({
     "weight type; unique within the component and different from the base dtype",
   ),
   files: z.array(ManifestFileSchema).min(1).describe("every file, external data included"),
-  devices: z.array(z.enum(["node", "wasm", "webgpu"])).optional().describe(
+  devices: z.array(z.enum(DEVICE_NAMES)).optional().describe(
     'devices on which dtype "auto" picks this variant; absent: never picked by default',
   ),
   peakBytes,

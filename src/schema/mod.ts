@@ -1,6 +1,7 @@
 /**
- * The shared schemas (zod 4): the model manifest (`editmgt-manifest/1`) and the options of an
- * edit request, with a parser that turns failures into typed errors.
+ * The shared schemas (zod 4): the model manifest (`editmgt-manifest/1`), the options of an
+ * edit request and the job wire format of the edit API, with a parser that turns failures into
+ * typed errors.
  *
  * @example
  * ```ts
@@ -13,6 +14,28 @@
  * @module
  */
 
+export {
+  BROWSER_DEVICES,
+  type BrowserDevice,
+  DEVICE_NAMES,
+  type DeviceName,
+  isDeviceName,
+} from "./devices.ts";
+export {
+  JOB_STATUSES,
+  JobErrorSchema,
+  type JobErrorView,
+  type JobResultView,
+  type JobStatus,
+  type JobTimings,
+  type JobUrls,
+  type JobView,
+  JobViewSchema,
+  type LocalizationView,
+  type MapView,
+  type ResultJson,
+  ResultJsonSchema,
+} from "./job.ts";
 export {
   COMPONENT_DTYPES,
   COMPONENT_KINDS,
@@ -44,4 +67,6 @@ export {
   promptLength,
 } from "./options.ts";
 export { parseWith } from "./parse.ts";
+// The error family parseWith throws, so that this entry documents itself alone.
+export * from "../errors/mod.ts";
 export type { SafeParseResult, Schema, SchemaIssue } from "./schema.ts";

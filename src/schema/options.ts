@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { MAX_STEPS } from "../sampler/options.ts";
 import type { Schema } from "./schema.ts";
 
-/** Most decoding steps a request may ask for (the sampler's own limit). */
-export const MAX_REQUEST_STEPS = 1000;
+/** Most decoding steps a request may ask for: the sampler's own limit, `MAX_STEPS`. */
+export const MAX_REQUEST_STEPS: number = MAX_STEPS;
 /** Longest instruction or negative prompt, in characters (as typed: see {@linkcode promptLength}). */
 export const MAX_PROMPT_CHARS = 2000;
 
@@ -64,6 +65,18 @@ export interface EditOptions {
   rows?: "keywords" | "all";
   /** A phrase of the instruction to localize on. */
   focus?: string;
+  /**
+   * Where the localization map comes from: "change" (default: the step graph's `ref_logprob` at
+   * the first step, the tokens the model means to redraw) or "attention" (upstream's
+   * text-to-image attention; `rows` and `focus` apply to it only).
+   */
+  mapSource?: "change" | "attention";
+  /**
+   * How held tokens meet the mask schedule: "fixed" (default: held tokens are known at once and
+   * every step unmasks its share of the free tokens) or "scheduled" (upstream: held tokens use
+   * up the tokens a step unmasks).
+   */
+  heldTokens?: "fixed" | "scheduled";
   /** Paste untouched regions from the original pixels (default true). */
   composite?: boolean;
   /**
@@ -110,6 +123,12 @@ const editOptions = z.strictObject({
   ),
   focus: z.string().min(1).max(MAX_PROMPT_CHARS).optional().describe(
     "a phrase of the instruction to localize on",
+  ),
+  mapSource: z.enum(["change", "attention"]).optional().describe(
+    'localization map: "change" (the first step\'s ref_logprob, default) or "attention" (upstream)',
+  ),
+  heldTokens: z.enum(["fixed", "scheduled"]).optional().describe(
+    'held tokens: "fixed" (known at once, default) or "scheduled" (upstream: they use up the step\'s unmasking)',
   ),
   composite: z.boolean().optional().describe(
     "paste untouched regions from the original pixels (default true)",

@@ -6,6 +6,7 @@
  */
 
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -29,9 +30,11 @@ import { jsonLogger, type Logger, requestLog } from "./logging/index.ts";
 import { methodNotAllowed } from "./methods/index.ts";
 import { loadServedModels } from "./models/registry.ts";
 import { modelRoutes } from "./models/routes.ts";
-import { openApiDocument } from "./openapi/document.ts";
+import { openApiRoutes } from "./openapi/document.ts";
 import { openAIRoutes } from "./openai/routes.ts";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.ts";
+import type { RouteAccess, RouteSpec } from "./route.ts";
+import { ROUTES } from "./routes.ts";
 import type { EngineReadiness, ServerServices, ServicesGetter } from "./services.ts";
 import { staticRoutes } from "./static/index.ts";
 
@@ -69,9 +72,6 @@ export interface EditServer extends ServerLifecycle {
   ) => Response | Promise<Response>;
 }
 
-/** Version reported in the OpenAPI document. */
-const API_VERSION = "0.1.0";
-
 /** Headers that expose what browsers may read cross-origin. */
 const EXPOSED_HEADERS = [
   "Accept-Ranges",
@@ -88,7 +88,7 @@ const EXPOSED_HEADERS = [
 async function start(options: ResolvedServerOptions, log: Logger): Promise<ServerServices> {
   const models = await loadServedModels(options.models);
   const kv = typeof options.kv === "string" ? await Deno.openKv(options.kv) : options.kv;
-  const store = new JobStore(kv, options.queue, new JobChanges());
+  const store = new JobStore(kv, options.queue, new JobChanges(), options.clock);
   const { limits } = options;
   const budget = new PixelBudget({
     pixels: limits.maxPixelsInFlight,
@@ -142,15 +142,19 @@ async function start(options: ResolvedServerOptions, log: Logger): Promise<Serve
   };
 }
 
-/** The routes of the edit API, whose CORS follows the `corsOrigins` allowlist. */
-const EDIT_ROUTES = ["/v1/edits", "/v1/edits/*", "/v1/images/*"];
-/** Public routes, readable from every origin. */
-const PUBLIC_ROUTES = ["/v1/models", "/v1/models/*", "/models/*", "/sdk/*", "/openapi.json"];
+/** The distinct paths of the route table's routes that `test` accepts. */
+function pathsWhere(test: (route: RouteSpec) => boolean): string[] {
+  return [...new Set(ROUTES.filter(test).map((route) => route.path))];
+}
+
+/** The paths of the routes with `access`. */
+const withAccess = (access: RouteAccess) => pathsWhere((route) => route.access === access);
 
 /**
- * The middleware every route shares: request ids, client ids, request logs, secure headers,
- * CORS (every origin on the public routes, the allowlist on the edit routes), CORP on the API,
- * and on the submission routes API keys, the rate limit and the body reader.
+ * The middleware the routes share, placed by the route table ({@linkcode ROUTES}): request ids,
+ * client ids, request logs and secure headers everywhere; CORS (every origin on the public
+ * routes, the `corsOrigins` allowlist on the edit routes) and CORP on both; API keys on the edit
+ * routes; the rate limit and the body reader on the submissions.
  */
 function useMiddleware(app: Hono<ServerEnv>, options: ResolvedServerOptions, log: Logger): void {
   app.use(requestId());
@@ -180,17 +184,20 @@ function useMiddleware(app: Hono<ServerEnv>, options: ResolvedServerOptions, log
       exposeHeaders: EXPOSED_HEADERS,
       maxAge: 600,
     });
-  for (const path of PUBLIC_ROUTES) app.use(path, crossOrigin("*"));
+  const publicPaths = withAccess("public");
+  const editPaths = withAccess("edit");
+  for (const path of publicPaths) app.use(path, crossOrigin("*"));
   if (options.corsOrigins === "*" || options.corsOrigins.length > 0) {
-    for (const path of EDIT_ROUTES) app.use(path, crossOrigin(options.corsOrigins));
+    for (const path of editPaths) app.use(path, crossOrigin(options.corsOrigins));
   }
-  app.use("/v1/*", async (c, next) => {
+  const crossOriginResource = createMiddleware<ServerEnv>(async (c, next) => {
     c.header("Cross-Origin-Resource-Policy", "cross-origin");
     await next();
   });
+  for (const path of [...publicPaths, ...editPaths]) app.use(path, crossOriginResource);
   const auth = apiKeyAuth({ apiKeys: options.apiKeys, trustProxy: options.trustProxy });
-  for (const path of EDIT_ROUTES) app.use(path, auth);
-  const submissions = ["/v1/edits", "/v1/images/edits"];
+  for (const path of editPaths) app.use(path, auth);
+  const submissions = pathsWhere((route) => route.submission === true);
   if (options.rateLimit !== false) {
     app.on("POST", submissions, rateLimit(new RateLimiter(options.rateLimit)));
   }
@@ -243,8 +250,7 @@ export function createApp(options: ServerOptions): EditServer {
   app.route("/", modelRoutes(services));
   app.route("/", editRoutes(services));
   app.route("/", openAIRoutes(services));
-  const document = openApiDocument(API_VERSION);
-  app.get("/openapi.json", (c) => c.json(document));
+  app.route("/", openApiRoutes());
   app.route("/", staticRoutes(resolved.static));
 
   const ready = startup.then(() => {});

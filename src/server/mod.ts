@@ -34,18 +34,41 @@ export type { ServerBindings, ServerEnv, ServerVariables } from "./context.ts";
 export { jsonLogger, type Logger, type LogLevel, type LogRecord } from "./logging/index.ts";
 export type { ServedFile, ServedModel } from "./models/registry.ts";
 export type { ModelListEntry } from "./models/routes.ts";
-export type { JobResultView, JobUrls, JobView, MapView } from "./edits/present.ts";
-export type { JobResultSummary, JobStatus } from "./jobs/types.ts";
-export type { OpenAIImage, OpenAIImagesResponse } from "./openai/routes.ts";
+export {
+  type JobErrorView,
+  type JobResultView,
+  type JobStatus,
+  type JobTimings,
+  type JobUrls,
+  type JobView,
+  JobViewSchema,
+  type LocalizationView,
+  type MapView,
+  type ResultJson,
+  ResultJsonSchema,
+} from "../schema/job.ts";
+export type { JobResultSummary } from "./jobs/types.ts";
+export {
+  OPENAI_MAX_IMAGES,
+  type OpenAIEditFields,
+  type OpenAIErrorBody,
+  OpenAIErrorBodySchema,
+  type OpenAIErrorType,
+  type OpenAIImage,
+  type OpenAIImagesResponse,
+  OpenAIImagesResponseSchema,
+  type OpenAIImagesUsage,
+} from "./openai/schema.ts";
+export { ROUTES } from "./routes.ts";
+export type { RouteAccess, RouteDoc, RouteMethod, RouteSpec } from "./route.ts";
 export { type OpenApiDocument, openApiDocument } from "./openapi/document.ts";
+// The engine's, pipeline's and schemas' types, as the server's options and answers name them.
+export type * from "../engine/mod.ts";
+export type { SafeParseResult, Schema, SchemaIssue } from "../schema/schema.ts";
 export {
   ErrorBodySchema,
   type HealthBody,
   HealthSchema,
-  JobViewSchema,
   type ModelList,
   ModelListSchema,
-  OpenAIImagesResponseSchema,
-  type ResultImage,
-  ResultJsonSchema,
 } from "./openapi/schemas.ts";

@@ -142,6 +142,11 @@ export interface ServerOptions {
   static?: StaticOptions;
   /** Structured log sink; default JSON lines on stdout. */
   logger?: Logger;
+  /**
+   * Epoch milliseconds of the job store (creation, leases, result expiry); default `Date.now`.
+   * Tests pass a clock they move instead of waiting.
+   */
+  clock?: () => number;
 }
 
 /** {@linkcode ServerOptions} with every default filled in. */
@@ -178,6 +183,8 @@ export interface ResolvedServerOptions {
   static: Required<StaticOptions>;
   /** See {@linkcode ServerOptions.logger}. */
   logger?: Logger;
+  /** See {@linkcode ServerOptions.clock}. */
+  clock: () => number;
 }
 
 /** The default limits. */
@@ -275,5 +282,6 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     queue,
     static: { web: "examples/web", sdk: "dist/sdk", ...options.static },
     logger: options.logger,
+    clock: options.clock ?? Date.now,
   };
 }

@@ -11,14 +11,21 @@
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { buildSdk } from "../../sdk/build.ts";
 import { serveFiles } from "../sdk/file_server.ts";
+import { ignoreWithout } from "../_shared/capability.ts";
 
 /** Debian's Chromium (`apt-get install chromium`). */
 export const CHROMIUM = "/usr/bin/chromium";
 
-/** Whether the browser tests can run here; they are skipped (with this reason) otherwise. */
-export const skipReason: string | null = await exists(CHROMIUM)
-  ? null
-  : `${CHROMIUM} is missing (apt-get install chromium)`;
+const chromiumMissing = await exists(CHROMIUM) ? null : `${CHROMIUM} is missing`;
+
+/**
+ * Why the browser tests are ignored here (printed once), or null when they can run; in CI a
+ * missing Chromium fails them instead (see {@linkcode ignoreWithout}).
+ */
+export const skipReason: string | null =
+  ignoreWithout("the browser tests", chromiumMissing, "apt-get install chromium")
+    ? chromiumMissing
+    : null;
 
 const ROOT = new URL("../../", import.meta.url);
 const path = (relative: string) => decodeURIComponent(new URL(relative, ROOT).pathname);

@@ -16,7 +16,13 @@ Deno.test({
     assert.ok(cases.every((item) => item.maskPixels.data.includes(1)));
     const { pipeline } = await loadTinyRandom("node");
     try {
-      const result = await runConfig(pipeline, cases, { name: "t", rows: "keywords", lambda: 0.4 });
+      const result = await runConfig(pipeline, cases, {
+        name: "t",
+        rows: "keywords",
+        lambda: 0.4,
+        mapSource: "change",
+        heldTokens: "fixed",
+      });
       assert.equal(result.raw.all.count, 3);
       assert.ok(Math.abs(result.raw.all.lambda - 0.4) < 1e-12);
       assert.ok(result.composite.all.leakage <= result.raw.all.leakage);

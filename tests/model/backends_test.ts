@@ -5,6 +5,7 @@ import { isEditMGTError } from "../../src/errors/mod.ts";
 import { parseManifest } from "../../src/model/manifest.ts";
 import { float32Scalar, float32Tensor, int64Tensor } from "../../src/model/tensors.ts";
 import { GRAPH_FILES, loadGoldens, maxAbsDifference, MODEL_BASIC } from "./fixture.ts";
+import { ignoreWithout } from "../_shared/capability.ts";
 
 const DEVICES: readonly DeviceName[] = ["node", "wasm", "webgpu"];
 const TOLERANCE = 1e-5;
@@ -134,8 +135,21 @@ Deno.test({
   },
 });
 
+const gpuAdapter = await navigator.gpu.requestAdapter();
+/** Why this machine's adapter cannot run fp16 graphs, or null when it can. */
+const noShaderF16 = gpuAdapter === null
+  ? "there is no WebGPU adapter"
+  : gpuAdapter.features.has("shader-f16")
+  ? null
+  : `the WebGPU adapter (${gpuAdapter.info.description}) lacks shader-f16`;
+
 Deno.test({
   name: "webgpu runs the fp16 tiny-random step graph (shader-f16) within fp16 tolerance of node",
+  ignore: ignoreWithout(
+    "the fp16 WebGPU test",
+    noShaderF16,
+    "use an adapter with shader-f16 (Mesa's Vulkan lavapipe: apt-get install mesa-vulkan-drivers)",
+  ),
   ...sanitizers,
   async fn() {
     const fp16 = new URL("../fixtures/goldens/fp16/", import.meta.url);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { isEditMGTError } from "../../src/errors/mod.ts";
 import {
+  firstStepLocalization,
   maskLength,
   maskRatio,
   sample,
@@ -299,8 +300,8 @@ Deno.test("progress reports every step with a copy of the prediction", async () 
   };
   const { model, options, events } = setUp(p);
   const result = await sample(model, options);
-  assert.deepEqual(events.map((event) => event.step), [1, 2, 3, 4, 5]);
-  assert.ok(events.every((event) => event.steps === 5 && event.type === "step"));
+  assert.deepEqual(events.map((event) => event.index), [1, 2, 3, 4, 5]);
+  assert.ok(events.every((event) => event.total === 5 && event.type === "step"));
   assert.deepEqual(events.at(-1)!.prediction, result.tokens);
   assert.ok(events[0].prediction.every((token) => token < p.codebookSize));
 });
@@ -362,5 +363,47 @@ Deno.test("an already aborted signal never runs the model", async () => {
   };
   const { model, options } = setUp(p, { signal: AbortSignal.abort() });
   await assert.rejects(sample(model, options), (error) => isEditMGTError(error, "aborted"));
+  assert.equal(model.inputs.length, 0);
+});
+
+Deno.test("firstStepLocalization runs step 0 of sample: the same model input, map and lambda", async () => {
+  await fc.assert(
+    fc.asyncProperty(problem, fc.boolean(), async (p, inpaint) => {
+      const n = 4 * p.attentionHeight * p.attentionWidth;
+      const userMask = inpaint ? Uint8Array.from({ length: n }, (_, j) => j % 3) : undefined;
+      const run = setUp(p, { lambda: "auto", userMask });
+      await sample(run.model, run.options);
+      const first = setUp(p, { lambda: "auto", userMask, onProgress: () => assert.fail() });
+      const map = await firstStepLocalization(first.model, first.options);
+      assert.equal(first.model.inputs.length, 1, "one model step only");
+      assert.deepEqual(first.model.inputs[0], run.model.inputs[0]);
+      assert.equal(map.lambda, run.events[0].lambda);
+      assert.equal(map.map.length, p.attentionHeight * p.attentionWidth);
+      assert.equal(map.tokenMap.length, n);
+      const once = setUp({ ...p, steps: 1 }, { lambda: "auto", userMask });
+      const { localization } = await sample(once.model, once.options);
+      const single = setUp({ ...p, steps: 1 }, { lambda: "auto", userMask });
+      assert.deepEqual(await firstStepLocalization(single.model, single.options), localization);
+    }),
+    RUNS,
+  );
+});
+
+Deno.test("firstStepLocalization without a localization layout is an invalid_option", async () => {
+  const p = {
+    attentionHeight: 2,
+    attentionWidth: 2,
+    codebookSize: 8,
+    steps: 4,
+    seed: 1,
+    refSeed: 1,
+    timestep: "step-index" as const,
+    schedule: "cosine" as const,
+  };
+  const { model, options } = setUp(p, { localization: undefined });
+  await assert.rejects(
+    firstStepLocalization(model, options),
+    (error) => isEditMGTError(error, "invalid_option") && /localization/.test(error.message),
+  );
   assert.equal(model.inputs.length, 0);
 });

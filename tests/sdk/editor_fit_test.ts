@@ -78,9 +78,7 @@ Deno.test({
         const result = await editor.edit({
           image: { width: 12, height: 8, data: new Uint8ClampedArray(384).fill(200) },
           instruction: "make it blue",
-          seed: 1,
-          steps: 2,
-          fit: "pad",
+          options: { seed: 1, steps: 2, fit: "pad" },
         });
         assert.equal(result.seed, 1);
       } finally {

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { createApp, type EditServer, type ServerOptions } from "../../src/server/mod.ts";
 import type { LogRecord } from "../../src/server/logging/index.ts";
+import { ROUTES } from "../../src/server/routes.ts";
+import { openApiPath, type RouteSpec } from "../../src/server/route.ts";
 import { editForm, FIXTURE_MODEL, sourcePng } from "./helpers.ts";
 
 const png = await sourcePng();
@@ -271,22 +273,16 @@ Deno.test("GET /openapi.json: every route, schemas generated from the shared one
   try {
     const document = await (await app.request("/openapi.json")).json();
     assert.equal(document.openapi, "3.1.0");
-    for (
-      const path of [
-        "/v1/models",
-        "/v1/models/{id}",
-        "/models/{id}/{path}",
-        "/v1/edits",
-        "/v1/edits/{id}",
-        "/v1/edits/{id}/events",
-        "/v1/edits/{id}/cancel",
-        "/v1/edits/{id}/result",
-        "/v1/images/edits",
-        "/healthz",
-        "/readyz",
-      ]
-    ) {
-      assert.ok(document.paths[path], path);
+    const documented = ROUTES.filter((route) => route.doc !== undefined);
+    assert.deepEqual(
+      Object.keys(document.paths).sort(),
+      [...new Set(documented.map((route) => openApiPath(route.path)))].sort(),
+      "the document's paths are the route table's documented routes",
+    );
+    for (const route of documented) {
+      const operation = document.paths[openApiPath(route.path)][route.method.toLowerCase()];
+      assert.ok(operation, `${route.method} ${route.path}`);
+      assert.equal(operation.security !== undefined, route.access === "edit", route.path);
     }
     const schemas = document.components.schemas;
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)];
@@ -302,6 +298,37 @@ Deno.test("GET /openapi.json: every route, schemas generated from the shared one
     assert.equal(schemas.Manifest.properties.format.const, "editmgt-manifest/1");
     assert.ok(schemas.ErrorBody.properties.error.properties.code.enum.includes("queue_full"));
     assert.equal(schemas.EditMultipartBody.properties.image.format, "binary");
+  } finally {
+    await app.close();
+  }
+});
+
+/** A concrete path of `route`'s pattern (parameters filled in). */
+function examplePath(route: RouteSpec): string {
+  return route.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "x").replace(/\*$/, "x");
+}
+
+Deno.test("route table: the app registers exactly its routes, with its access rules", async () => {
+  const { app } = await routesApp({ apiKeys: ["secret"], corsOrigins: ["https://app.example"] });
+  try {
+    const registered = (app as unknown as { routes: { method: string; path: string }[] }).routes
+      .filter((route) => route.method !== "ALL")
+      .map((route) => `${route.method} ${route.path}`);
+    assert.deepEqual(
+      [...new Set(registered)].sort(),
+      ROUTES.map((route) => `${route.method} ${route.path}`).sort(),
+      "every handler is registered from a descriptor of the table, and only those",
+    );
+    for (const route of ROUTES) {
+      const path = examplePath(route);
+      const label = `${route.method} ${route.path} (${route.access})`;
+      const origin = await preflight(app, path, "https://app.example");
+      const expected = { public: "*", edit: "https://app.example", "same-origin": null };
+      assert.equal(origin, expected[route.access], `CORS of ${label}`);
+      const response = await app.request(path, { method: route.method });
+      await response.body?.cancel();
+      assert.equal(response.status === 401, route.access === "edit", `API key of ${label}`);
+    }
   } finally {
     await app.close();
   }

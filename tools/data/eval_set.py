@@ -1,6 +1,7 @@
 """Write the evaluation set: source, ground-truth target and edit-mask PNGs plus one index.json.
 
 Usage: python3 -m tools.data.eval_set OUT_DIR   ( default counts: 64 cases per edit type, 24 held out)
+       python3 -m tools.data.eval_set models/editmgt-tiny/eval-test --seed 20261202   (the test set)
 
 The seed differs from the training seed, so no case is a training pair; held-out cases use a held-out
 combination or the held-out phrasing of their edit type (see domain.py).
@@ -17,7 +18,11 @@ from .domain import EDIT_TYPES, IMAGE_SIZE
 from .generator import EditPlan, render_plan, sample_plan
 
 EVAL_SEED = 20261126
-"""Seed of the evaluation set; the training split uses build_train.TRAIN_SEED."""
+"""Seed of the development set (models/editmgt-tiny/eval, where defaults are chosen); the training
+split uses build_train.TRAIN_SEED."""
+
+TEST_SEED = 20261202
+"""Seed of the test set (models/editmgt-tiny/eval-test, only reported), never used before it."""
 
 
 def key_color(plan: EditPlan) -> str:

@@ -11,6 +11,8 @@ import { EditMGTError } from "../../errors/mod.ts";
 import type { EditOptions } from "../../schema/options.ts";
 import type { ServerEnv } from "../context.ts";
 import { clip, errorResponse } from "../errors.ts";
+import { errorResponses, IMAGE_CONTENT, jsonResponse, ref } from "../openapi/describe.ts";
+import { type RouteSpec, serve } from "../route.ts";
 import { isFinal, JOB_ID, type JobRecord } from "../jobs/types.ts";
 import { readSnapshot, waitForJob } from "../jobs/watch.ts";
 import { findModel, type ServerServices, type ServicesGetter } from "../services.ts";
@@ -21,6 +23,110 @@ import { jobView } from "./present.ts";
 import { readEditSubmission } from "./request.ts";
 import { type ResultFormat, resultResponse } from "./result.ts";
 import { parseSize } from "./size.ts";
+
+const JOB_ID_DOC = { id: "edit job id" };
+/** A result as JSON, or as an image when the request asks for one. */
+const RESULT_CONTENT = { "application/json": { schema: ref("ResultJson") }, ...IMAGE_CONTENT };
+
+/** `POST /v1/edits`. */
+const SUBMIT = {
+  method: "POST",
+  path: "/v1/edits",
+  access: "edit",
+  submission: true,
+  doc: {
+    summary: "Queue an edit; with `Prefer: wait` answer with the result",
+    parameters: [{
+      name: "Prefer",
+      in: "header",
+      schema: { type: "string" },
+      description: "`wait` (up to the server's limit) or `wait=N` seconds",
+    }],
+    requestBody: {
+      required: true,
+      content: {
+        "multipart/form-data": { schema: ref("EditMultipartBody") },
+        "application/json": { schema: ref("EditJsonBody") },
+      },
+    },
+    responses: {
+      200: {
+        description: "the result (Prefer: wait); an image when Accept names one",
+        content: RESULT_CONTENT,
+      },
+      202: jsonResponse("Job", "queued"),
+      ...errorResponses([400, 401, 404, 413, 415, 429, 499, 500, 504]),
+    },
+  },
+} as const satisfies RouteSpec;
+
+/** `GET /v1/edits/:id`. */
+const JOB = {
+  method: "GET",
+  path: "/v1/edits/:id",
+  access: "edit",
+  doc: {
+    summary: "A job",
+    pathParameters: JOB_ID_DOC,
+    responses: { 200: jsonResponse("Job", "the job"), ...errorResponses([404]) },
+  },
+} as const satisfies RouteSpec;
+
+/** `GET /v1/edits/:id/events`. */
+const EVENTS = {
+  method: "GET",
+  path: "/v1/edits/:id/events",
+  access: "edit",
+  doc: {
+    summary: "Server-sent events: queued, step, preview, completed, failed",
+    pathParameters: JOB_ID_DOC,
+    responses: {
+      200: {
+        description: "event stream",
+        content: { "text/event-stream": { schema: { type: "string" } } },
+      },
+      ...errorResponses([404]),
+    },
+  },
+} as const satisfies RouteSpec;
+
+/** `POST /v1/edits/:id/cancel`. */
+const CANCEL = {
+  method: "POST",
+  path: "/v1/edits/:id/cancel",
+  access: "edit",
+  doc: {
+    summary: "Cancel a job",
+    pathParameters: JOB_ID_DOC,
+    responses: {
+      200: jsonResponse("Job", "cancelled (or already final)"),
+      202: jsonResponse("Job", "stopping"),
+      ...errorResponses([404]),
+    },
+  },
+} as const satisfies RouteSpec;
+
+/** `GET /v1/edits/:id/result`. */
+const RESULT = {
+  method: "GET",
+  path: "/v1/edits/:id/result",
+  access: "edit",
+  doc: {
+    summary: "A completed job's image or JSON",
+    pathParameters: JOB_ID_DOC,
+    parameters: [
+      { name: "format", in: "query", schema: { enum: ["png", "jpeg", "webp", "json"] } },
+      { name: "size", in: "query", schema: { type: "string" }, description: "WIDTHxHEIGHT" },
+    ],
+    responses: {
+      200: { description: "the result", content: RESULT_CONTENT },
+      ...errorResponses([400, 404]),
+    },
+  },
+} as const satisfies RouteSpec;
+
+/** The routes of the edit API, for the route table. */
+export const EDIT_ROUTES: readonly RouteSpec[] = [SUBMIT, JOB, EVENTS, CANCEL, RESULT];
 
 /** The job `id` from the path; `not_found` for ids that cannot exist or do not. */
 export async function findJob(services: ServerServices, id: string): Promise<JobRecord> {
@@ -103,7 +209,7 @@ export function submitJob(services: ServerServices, edit: EditJob): Promise<JobR
 export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
 
-  app.post("/v1/edits", async (c) => {
+  serve(app, SUBMIT, async (c) => {
     const s = await services();
     await s.store.assertRoom();
     const submission = await readEditSubmission(
@@ -143,7 +249,7 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
     return c.json(view, 202);
   });
 
-  app.get("/v1/edits/:id", async (c) => {
+  serve(app, JOB, async (c) => {
     const s = await services();
     const job = await findJob(s, c.req.param("id"));
     const snapshot = await readSnapshot(s.store, job.id) ?? { job, progress: null, position: null };
@@ -151,13 +257,13 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
     return c.json(jobView(snapshot, s.options.publicUrl, maps));
   });
 
-  app.get("/v1/edits/:id/events", async (c) => {
+  serve(app, EVENTS, async (c) => {
     const s = await services();
     const job = await findJob(s, c.req.param("id"));
     return jobEvents(c, s.store, job.id, s.options);
   });
 
-  app.post("/v1/edits/:id/cancel", async (c) => {
+  serve(app, CANCEL, async (c) => {
     const s = await services();
     const job = await findJob(s, c.req.param("id"));
     const cancelled = await cancelJob(s, job.id) ?? job;
@@ -168,7 +274,7 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
     return c.json(view, isFinal(snapshot.job.status) ? 200 : 202);
   });
 
-  app.get("/v1/edits/:id/result", async (c) => {
+  serve(app, RESULT, async (c) => {
     const s = await services();
     const job = await findJob(s, c.req.param("id"));
     const query = c.req.query("format");

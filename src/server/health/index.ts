@@ -10,12 +10,36 @@ import { Hono } from "hono";
 import type { ServerEnv } from "../context.ts";
 import type { HealthBody } from "../openapi/schemas.ts";
 import type { ServicesGetter } from "../services.ts";
+import { jsonResponse } from "../openapi/describe.ts";
+import { type RouteSpec, serve } from "../route.ts";
+
+/** `GET /healthz`. */
+const LIVENESS = {
+  method: "GET",
+  path: "/healthz",
+  access: "same-origin",
+  doc: { summary: "Liveness", responses: { 200: jsonResponse("Health", "alive") } },
+} as const satisfies RouteSpec;
+
+/** `GET /readyz`. */
+const READINESS = {
+  method: "GET",
+  path: "/readyz",
+  access: "same-origin",
+  doc: {
+    summary: "Readiness: models loaded, engines ready",
+    responses: { 200: jsonResponse("Health", "ready"), 503: jsonResponse("Health", "not ready") },
+  },
+} as const satisfies RouteSpec;
+
+/** The health routes, for the route table. */
+export const HEALTH_ROUTES: readonly RouteSpec[] = [LIVENESS, READINESS];
 
 /** The health routes; `started` says whether start-up has finished (either way). */
 export function healthRoutes(services: ServicesGetter, started: () => boolean): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
-  app.get("/healthz", (c) => c.json({ status: "ok" } satisfies HealthBody));
-  app.get("/readyz", async (c) => {
+  serve(app, LIVENESS, (c) => c.json({ status: "ok" } satisfies HealthBody));
+  serve(app, READINESS, async (c) => {
     c.header("Cache-Control", "no-store");
     if (!started()) return c.json({ status: "starting" } satisfies HealthBody, 503);
     const s = await services().catch(() => null);

@@ -10,10 +10,8 @@ import type { ImageFormat } from "../../image/types.ts";
 import type { DeviceName } from "../../model/backend.ts";
 import type { EditTimings } from "../../pipeline/types.ts";
 import type { ComponentDtype } from "../../schema/manifest.ts";
+import type { JobStatus } from "../../schema/job.ts";
 import type { EditOptions } from "../../schema/options.ts";
-
-/** Where a job is in its life. `completed`, `failed` and `cancelled` are final. */
-export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
 
 /** Whether `status` is final. */
 export function isFinal(status: JobStatus): boolean {

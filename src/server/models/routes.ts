@@ -8,6 +8,8 @@
 import { type Context, Hono } from "hono";
 import { EditMGTError } from "../../errors/mod.ts";
 import type { ServerEnv } from "../context.ts";
+import { errorResponses, jsonResponse } from "../openapi/describe.ts";
+import { type RouteSpec, serve } from "../route.ts";
 import { findModel, type ServicesGetter } from "../services.ts";
 import type { ServedModel } from "./registry.ts";
 import { respondWithRepresentation } from "./respond.ts";
@@ -21,6 +23,66 @@ const REVALIDATE_CACHE = "public, no-cache";
 
 /** Model files may be embedded by any origin (they are public and integrity-checked). */
 const CROSS_ORIGIN = { "Cross-Origin-Resource-Policy": "cross-origin" };
+
+/** `GET /v1/models`. */
+const LIST = {
+  method: "GET",
+  path: "/v1/models",
+  access: "public",
+  doc: { summary: "List models", responses: { 200: jsonResponse("ModelList", "models") } },
+} as const satisfies RouteSpec;
+
+/** The responses of a manifest. */
+const MANIFEST_RESPONSES = {
+  200: jsonResponse("Manifest", "manifest"),
+  304: { description: "not modified" },
+  ...errorResponses([404]),
+};
+
+/** `GET /v1/models/:id`. */
+const MODEL = {
+  method: "GET",
+  path: "/v1/models/:id",
+  access: "public",
+  doc: {
+    summary: "A model's manifest (ETag)",
+    pathParameters: { id: "model id" },
+    responses: MANIFEST_RESPONSES,
+  },
+} as const satisfies RouteSpec;
+
+/** `GET /models/:id/manifest.json`: the manifest where its files are. */
+const MANIFEST = {
+  method: "GET",
+  path: "/models/:id/manifest.json",
+  access: "public",
+  doc: {
+    summary: "A model's manifest, beside its files (ETag)",
+    pathParameters: { id: "model id" },
+    responses: MANIFEST_RESPONSES,
+  },
+} as const satisfies RouteSpec;
+
+/** `GET /models/:id/<path>`. */
+const FILE = {
+  method: "GET",
+  path: "/models/:id/:path{.+}",
+  access: "public",
+  doc: {
+    summary: "A file the manifest lists (Range, strong ETag, CORS, CORP)",
+    pathParameters: { id: "model id", path: "file path in the manifest" },
+    responses: {
+      200: { description: "the file" },
+      206: { description: "one byte range" },
+      304: { description: "not modified" },
+      416: jsonResponse("ErrorBody", "range not satisfiable"),
+      ...errorResponses([404]),
+    },
+  },
+} as const satisfies RouteSpec;
+
+/** The routes of the served models, for the route table. */
+export const MODEL_ROUTES: readonly RouteSpec[] = [LIST, MODEL, MANIFEST, FILE];
 
 /** An entry of `GET /v1/models`. */
 export interface ModelListEntry {
@@ -65,13 +127,13 @@ export function modelRoutes(services: ServicesGetter): Hono<ServerEnv> {
     }, CROSS_ORIGIN);
   };
 
-  app.get("/v1/models", async (c) => {
+  serve(app, LIST, async (c) => {
     const { models } = await services();
     return c.json({ object: "list", data: [...models.values()].map(modelListEntry) });
   });
-  app.get("/v1/models/:id", manifest);
-  app.get("/models/:id/manifest.json", manifest);
-  app.get("/models/:id/:path{.+}", async (c) => {
+  serve(app, MODEL, manifest);
+  serve(app, MANIFEST, manifest);
+  serve(app, FILE, async (c) => {
     const model = await find(c.req.param("id"));
     const path = c.req.param("path");
     const file = model.files.get(path);

@@ -2,25 +2,22 @@
  * `POST /v1/images/edits`, compatible with OpenAI's images edit endpoint, so existing clients
  * (the `openai` npm package, curl scripts) work unchanged: multipart `image` (or `image[]`, one
  * image), `prompt`, optional `mask` whose alpha 0 marks the region to edit (without a mask,
- * the image's own transparent pixels do), `n`, `size`, `response_format` (`b64_json`, the
- * default, or `url`), `output_format`, `output_compression`. Parameters that have no meaning
+ * the image's own transparent pixels do), `n` (1 to 10), `size`, `response_format` (`b64_json`,
+ * the default, or `url`), `output_format`, `output_compression`. Parameters that have no meaning
  * here (quality, background...) are accepted and ignored. An extension field `options` takes
- * the JSON sampler options of `/v1/edits`.
+ * the JSON sampler options of `/v1/edits`. The fields are those of
+ * {@linkcode OpenAIEditBodySchema}; answers carry `usage` (zeros) and errors OpenAI's
+ * `{ error: { message, type, param, code } }` ({@linkcode openAIErrorFormat}).
  *
  * @module
  */
 
-import { Hono } from "hono";
-import { EditMGTError } from "../../errors/mod.ts";
+import { Hono, type MiddlewareHandler } from "hono";
+import { EditMGTError, type ErrorBody, isEditMGTError } from "../../errors/mod.ts";
+import type { EditOptions } from "../../schema/options.ts";
 import type { ServerEnv } from "../context.ts";
-import { clip, errorResponse } from "../errors.ts";
-import {
-  assertSameSize,
-  type CheckedImage,
-  checkImage,
-  parseImageFormat,
-  toBase64,
-} from "../edits/images.ts";
+import { errorResponse } from "../errors.ts";
+import { assertSameSize, type CheckedImage, checkImage, toBase64 } from "../edits/images.ts";
 import {
   assertKnownFields,
   checkPrompt,
@@ -29,115 +26,191 @@ import {
   parseFormData,
   parseJsonText,
   singleField,
-  textField,
 } from "../edits/request.ts";
 import { cancelJob, jobError, submitJob, waitForJobs } from "../edits/routes.ts";
 import { resultImage } from "../edits/result.ts";
 import { parseSize } from "../edits/size.ts";
-import { findModel, type ServerServices, type ServicesGetter } from "../services.ts";
 import type { JobRecord } from "../jobs/types.ts";
-
-/** Fields of OpenAI's endpoint that are accepted and have no effect here. */
-const IGNORED_FIELDS = [
-  "background",
-  "complexity",
-  "frame_count",
-  "frame_duration_ms",
-  "input_fidelity",
-  "markup",
-  "partial_images",
-  "quality",
-  "safety_identifier",
-  "user",
-];
-/** Fields this route reads. */
-const FIELDS = [
-  "image",
-  "image[]",
-  "prompt",
-  "mask",
-  "model",
-  "n",
-  "size",
-  "response_format",
-  "output_format",
-  "output_compression",
-  "stream",
-  "options",
-];
+import { errorResponses, jsonResponse, ref } from "../openapi/describe.ts";
+import { type RouteSpec, serve } from "../route.ts";
+import { findModel, type ServerServices, type ServicesGetter } from "../services.ts";
+import type { Size } from "../../image/types.ts";
+import {
+  OPENAI_FIELDS,
+  OpenAIEditBodySchema,
+  type OpenAIEditFields,
+  type OpenAIErrorBody,
+  type OpenAIErrorType,
+  type OpenAIImage,
+  type OpenAIImagesResponse,
+} from "./schema.ts";
 
 /** Model names of OpenAI's API; requests naming them get the default model. */
 const OPENAI_MODEL = /^(dall-e-|gpt-image-)/;
+/** Fields whose problems are `invalid_input`; problems of the others are `invalid_option`. */
+const INPUT_FIELDS = new Set(["image", "mask", "prompt"]);
 
-/** One image of the response. */
-export interface OpenAIImage {
-  /** The image as base64 (`response_format: "b64_json"`). */
-  b64_json?: string;
-  /** Where to fetch the image (`response_format: "url"`), valid until the result expires. */
-  url?: string;
-  /** The prompt as used. */
-  revised_prompt?: string;
+/** OpenAI's error type for an HTTP status (see {@linkcode OpenAIErrorType}). */
+export function openAIErrorType(status: number): OpenAIErrorType {
+  if (status === 401) return "authentication_error";
+  if (status === 429) return "rate_limit_error";
+  return status < 500 ? "invalid_request_error" : "server_error";
 }
 
-/** The response body, as OpenAI's. */
-export interface OpenAIImagesResponse {
-  /** Unix seconds. */
-  created: number;
-  /** The images. */
-  data: OpenAIImage[];
-  /** The format of the images. */
-  output_format: "png" | "jpeg" | "webp";
-  /** `WIDTHxHEIGHT` of the images. */
-  size: string;
+/** The request field an error is about (its details' option or field), else null. */
+function errorParam(details: Record<string, unknown> | undefined): string | null {
+  const param = details?.option ?? details?.field;
+  return typeof param === "string" ? param : null;
 }
 
-function integerField(value: string | undefined, name: string, min: number, max: number) {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!(Number.isInteger(number) && number >= min && number <= max)) {
-    throw new EditMGTError(
-      "invalid_option",
-      `${name} must be an integer in [${min}, ${max}], got "${clip(value)}"`,
-      { details: { option: name } },
-    );
+/**
+ * Middleware of the OpenAI-compatible route: rewrites the error bodies of the route and of
+ * every middleware after this one (API keys, rate limit, body limits) into OpenAI's
+ * `{ error: { message, type, param, code } }`, keeping our `details`. Register it first.
+ */
+export const openAIErrorFormat: MiddlewareHandler<ServerEnv> = async (c, next) => {
+  await next();
+  const answer = c.res;
+  if (
+    answer.status < 400 ||
+    mediaType(answer.headers.get("content-type") ?? "") !== "application/json"
+  ) {
+    return;
   }
-  return number;
+  const { error } = await answer.json() as ErrorBody;
+  const body: OpenAIErrorBody = {
+    error: {
+      message: error.message,
+      type: openAIErrorType(answer.status),
+      param: errorParam(error.details),
+      code: error.code,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    },
+  };
+  answer.headers.delete("content-length");
+  c.res = new Response(JSON.stringify(body), {
+    status: answer.status,
+    headers: { "content-type": "application/json" },
+  });
+};
+
+/** A validated request. */
+interface OpenAIEdit {
+  fields: OpenAIEditFields;
+  model: string;
+  prompt: string;
+  n: number;
+  size: Size | undefined;
+  options: EditOptions;
+  image: CheckedImage;
+  maskBytes: Uint8Array | undefined;
 }
 
-/** The one image file of `image` or `image[]`. */
-async function imageFile(form: FormData): Promise<Uint8Array> {
-  const files = [...form.getAll("image"), ...form.getAll("image[]")];
-  if (files.length !== 1) {
-    throw new EditMGTError(
-      "invalid_input",
-      files.length === 0 ? 'the image is missing (field "image")' : "send exactly one image",
-      { details: { field: "image" } },
-    );
-  }
-  const [file] = files;
-  if (typeof file === "string") {
-    throw new EditMGTError("invalid_input", 'field "image" must be a file upload', {
+/** The form's fields as one object; `image` from `image` or `image[]`, each field once. */
+function formFields(form: FormData): Record<string, FormDataEntryValue> {
+  const images = [...form.getAll("image"), ...form.getAll("image[]")];
+  if (images.length > 1) {
+    throw new EditMGTError("invalid_input", `send exactly one image, got ${images.length}`, {
       details: { field: "image" },
     });
   }
-  return new Uint8Array(await file.arrayBuffer());
+  const fields: Record<string, FormDataEntryValue> = {};
+  for (const name of new Set(form.keys())) fields[name] = singleField(form, name)!;
+  delete fields["image[]"];
+  if (images.length === 1) fields.image = images[0];
+  return fields;
 }
 
-async function maskFile(form: FormData): Promise<Uint8Array | undefined> {
-  const value = singleField(form, "mask");
-  if (value === undefined) return undefined;
-  if (typeof value === "string") {
-    throw new EditMGTError("invalid_input", 'field "mask" must be a file upload', {
-      details: { field: "mask" },
+/** Parses the fields with {@linkcode OpenAIEditBodySchema}; the first problem is the error. */
+function parseFields(fields: Record<string, FormDataEntryValue>): OpenAIEditFields {
+  const result = OpenAIEditBodySchema.safeParse(fields);
+  if (result.success) return result.data;
+  const [issue] = result.error.issues;
+  const name = String(issue.path[0] ?? "");
+  const input = INPUT_FIELDS.has(name);
+  const message = fields[name] === undefined && input
+    ? `field "${name}" is missing`
+    : `${name}: ${issue.message}`;
+  throw new EditMGTError(input ? "invalid_input" : "invalid_option", message, {
+    details: input ? { field: name } : { option: name },
+  });
+}
+
+/** The sampler options of the `options` field; errors name the field. */
+function editOptions(text: string | undefined): EditOptions {
+  try {
+    return parseEditOptions(text === undefined ? {} : parseJsonText(text, 'field "options"'));
+  } catch (error) {
+    if (!isEditMGTError(error)) throw error;
+    throw new EditMGTError(error.code, `options: ${error.message}`, {
+      cause: error,
+      details: { ...error.details, option: "options" },
     });
   }
-  return new Uint8Array(await value.arrayBuffer());
+}
+
+/** The served model a request names; OpenAI's model names (and none) mean the default. */
+function pickModel(services: ServerServices, name: string | undefined): string {
+  if (name === undefined || name === "" || OPENAI_MODEL.test(name)) return services.defaultModel;
+  return findModel(services, name).id;
+}
+
+/**
+ * Reads and checks a request: fields, model, limits (`n` against `maxImagesPerRequest`; with
+ * `b64_json`, all images together within `maxPixelsInFlight`), room in the queue, image and
+ * mask headers.
+ */
+async function readOpenAIEdit(
+  services: ServerServices,
+  body: Uint8Array,
+  contentType: string,
+): Promise<OpenAIEdit> {
+  const { limits } = services.options;
+  if (mediaType(contentType) !== "multipart/form-data") {
+    throw new EditMGTError(
+      "unsupported_format",
+      "this endpoint takes multipart/form-data, as OpenAI's images edit endpoint",
+    );
+  }
+  const form = await parseFormData(body, contentType);
+  assertKnownFields(form.keys(), OPENAI_FIELDS);
+  const fields = parseFields(formFields(form));
+  const prompt = checkPrompt(fields.prompt, limits.maxInstructionChars, "prompt");
+  const n = fields.n ?? 1;
+  if (n > limits.maxImagesPerRequest) {
+    throw new EditMGTError(
+      "invalid_option",
+      `n: this server makes at most ${limits.maxImagesPerRequest} images per request, got ${n}`,
+      { details: { option: "n" } },
+    );
+  }
+  const size = parseSize(fields.size, limits.maxOutputSide);
+  const options = editOptions(fields.options);
+  const model = pickModel(services, fields.model);
+  await services.store.assertRoom(n);
+  const image = checkImage(new Uint8Array(await fields.image.arrayBuffer()), limits.maxImagePixels);
+  const maskBytes = fields.mask && new Uint8Array(await fields.mask.arrayBuffer());
+  if (maskBytes !== undefined) {
+    assertSameSize(image, checkImage(maskBytes, limits.maxImagePixels));
+  }
+  const { width, height } = size ?? image;
+  if (fields.response_format === "b64_json" && n * width * height > limits.maxPixelsInFlight) {
+    throw new EditMGTError(
+      "invalid_option",
+      `n: ${n} images of ${width}x${height} are too large for one answer; ask for ` +
+        `${Math.max(1, Math.floor(limits.maxPixelsInFlight / (width * height)))} at most, a ` +
+        'smaller size, or response_format "url"',
+      { details: { option: "n" } },
+    );
+  }
+  return { fields, model, prompt, n, size, options, image, maskBytes };
 }
 
 /**
  * The edit mask of the request as PNG bytes: from the alpha of the mask file, else from the
  * image's own transparent pixels (none in a JPEG, so it is not decoded); undefined when there
- * is nothing to mask. Decoded in the image pool, within the pixel budget.
+ * is nothing to mask. Decoded in the image pool, within the pixel budget. A mask without a
+ * transparent pixel marks nothing to edit: `invalid_input` (param `mask`).
  */
 async function editMask(
   services: ServerServices,
@@ -155,85 +228,105 @@ async function editMask(
   return await services.images.run(task, image, { signal }) ?? undefined;
 }
 
-function pickModel(services: ServerServices, name: string | undefined): string {
-  if (name === undefined || name === "" || OPENAI_MODEL.test(name)) return services.defaultModel;
-  return findModel(services, name).id;
+/** Queues the `n` edits of `edit` (seeds counting up from the given one); all or none. */
+async function submitEdits(
+  services: ServerServices,
+  edit: OpenAIEdit,
+  mask: Uint8Array | undefined,
+): Promise<string[]> {
+  const jobs: JobRecord[] = [];
+  try {
+    for (let i = 0; i < edit.n; i++) {
+      const { seed } = edit.options;
+      jobs.push(
+        await submitJob(services, {
+          model: edit.model,
+          instruction: edit.prompt,
+          options: seed === undefined ? edit.options : { ...edit.options, seed: seed + i },
+          image: edit.image,
+          ...(mask === undefined ? {} : { mask }),
+        }),
+      );
+    }
+  } catch (error) {
+    for (const job of jobs) await cancelJob(services, job.id);
+    throw error;
+  }
+  return jobs.map((job) => job.id);
 }
+
+/** The answer for the completed `jobs`, images inline or as URLs under the public base. */
+async function imagesResponse(
+  services: ServerServices,
+  edit: OpenAIEdit,
+  jobs: JobRecord[],
+): Promise<OpenAIImagesResponse> {
+  const { fields, size, prompt } = edit;
+  const data: OpenAIImage[] = [];
+  for (const job of jobs) {
+    if (fields.response_format === "url") {
+      const query = new URLSearchParams({ format: fields.output_format });
+      if (size) query.set("size", `${size.width}x${size.height}`);
+      const url = `${services.options.publicUrl}/v1/edits/${job.id}/result?${query}`;
+      data.push({ url, revised_prompt: prompt });
+    } else {
+      const bytes = await resultImage(
+        services,
+        job,
+        fields.output_format,
+        size,
+        fields.output_compression,
+      );
+      data.push({ b64_json: toBase64(bytes), revised_prompt: prompt });
+    }
+  }
+  const { width, height } = size ?? jobs[0].result!;
+  return {
+    created: Math.floor(Date.now() / 1000),
+    data,
+    output_format: fields.output_format,
+    size: `${width}x${height}`,
+    usage: {
+      input_tokens: 0,
+      input_tokens_details: { image_tokens: 0, text_tokens: 0 },
+      output_tokens: 0,
+      total_tokens: 0,
+    },
+  };
+}
+
+/** `POST /v1/images/edits`. */
+const IMAGES_EDIT = {
+  method: "POST",
+  path: "/v1/images/edits",
+  access: "edit",
+  submission: true,
+  doc: {
+    summary: "OpenAI-compatible image edit",
+    requestBody: {
+      required: true,
+      content: { "multipart/form-data": { schema: ref("OpenAIEditBody") } },
+    },
+    responses: {
+      200: jsonResponse("OpenAIImagesResponse", "the images"),
+      ...errorResponses([400, 401, 404, 413, 415, 429, 500, 504], "OpenAIErrorBody"),
+    },
+  },
+} as const satisfies RouteSpec;
+
+/** The OpenAI-compatible route, for the route table. */
+export const OPENAI_ROUTES: readonly RouteSpec[] = [IMAGES_EDIT];
 
 /** The OpenAI-compatible route (see the module doc). */
 export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
-  app.post("/v1/images/edits", async (c) => {
+  serve(app, IMAGES_EDIT, async (c) => {
     const s = await services();
-    const { limits } = s.options;
     const contentType = c.req.header("content-type") ?? "";
-    if (mediaType(contentType) !== "multipart/form-data") {
-      throw new EditMGTError(
-        "unsupported_format",
-        "this endpoint takes multipart/form-data, as OpenAI's images edit endpoint",
-      );
-    }
-    const form = await parseFormData(c.get("body")!, contentType);
-    assertKnownFields(form.keys(), [...FIELDS, ...IGNORED_FIELDS]);
-    const prompt = checkPrompt(
-      textField(form, "prompt") ?? "",
-      limits.maxInstructionChars,
-      "prompt",
-    );
-    if ((textField(form, "stream") ?? "false") !== "false") {
-      throw new EditMGTError("invalid_option", "streaming is not supported here; use /v1/edits");
-    }
-    const n = integerField(textField(form, "n"), "n", 1, limits.maxImagesPerRequest) ?? 1;
-    const size = parseSize(textField(form, "size"), limits.maxOutputSide);
-    const responseFormat = textField(form, "response_format") ?? "b64_json";
-    if (responseFormat !== "b64_json" && responseFormat !== "url") {
-      throw new EditMGTError(
-        "invalid_option",
-        `response_format must be b64_json or url, got "${clip(responseFormat)}"`,
-        { details: { option: "response_format" } },
-      );
-    }
-    const outputFormat = parseImageFormat(textField(form, "output_format"), "output_format") ??
-      "png";
-    const quality = integerField(
-      textField(form, "output_compression"),
-      "output_compression",
-      0,
-      100,
-    );
-    const optionsText = textField(form, "options");
-    const options = parseEditOptions(
-      optionsText === undefined ? {} : parseJsonText(optionsText, 'field "options"'),
-    );
-    const model = pickModel(s, textField(form, "model"));
-    await s.store.assertRoom(n);
+    const edit = await readOpenAIEdit(s, c.get("body")!, contentType);
+    const mask = await editMask(s, edit.image, edit.maskBytes, c.req.raw.signal);
+    const ids = await submitEdits(s, edit, mask);
 
-    const image = checkImage(await imageFile(form), limits.maxImagePixels);
-    const maskBytes = await maskFile(form);
-    if (maskBytes !== undefined) {
-      assertSameSize(image, checkImage(maskBytes, limits.maxImagePixels));
-    }
-    const mask = await editMask(s, image, maskBytes, c.req.raw.signal);
-
-    const jobs: JobRecord[] = [];
-    try {
-      for (let i = 0; i < n; i++) {
-        const seed = options.seed === undefined ? undefined : options.seed + i;
-        jobs.push(
-          await submitJob(s, {
-            model,
-            instruction: prompt,
-            options: seed === undefined ? options : { ...options, seed },
-            image,
-            ...(mask === undefined ? {} : { mask }),
-          }),
-        );
-      }
-    } catch (error) {
-      for (const job of jobs) await cancelJob(s, job.id);
-      throw error;
-    }
-    const ids = jobs.map((job) => job.id);
     const finished = await waitForJobs(c, s, ids, s.options.queue.maxWaitMs);
     if (finished === null) {
       return errorResponse(c, new EditMGTError("aborted", "the client went away; edit cancelled"));
@@ -249,26 +342,7 @@ export function openAIRoutes(services: ServicesGetter): Hono<ServerEnv> {
       }
       return errorResponse(c, jobError(unfinished));
     }
-    const data: OpenAIImage[] = [];
-    for (const job of finished) {
-      if (responseFormat === "url") {
-        const query = new URLSearchParams({ format: outputFormat });
-        if (size) query.set("size", `${size.width}x${size.height}`);
-        const url = `${s.options.publicUrl}/v1/edits/${job.id}/result?${query}`;
-        data.push({ url, revised_prompt: prompt });
-      } else {
-        const bytes = await resultImage(s, job, outputFormat, size, quality);
-        data.push({ b64_json: toBase64(bytes), revised_prompt: prompt });
-      }
-    }
-    const { width, height } = size ?? finished[0].result!;
-    const body: OpenAIImagesResponse = {
-      created: Math.floor(Date.now() / 1000),
-      data,
-      output_format: outputFormat,
-      size: `${width}x${height}`,
-    };
-    return c.json(body);
+    return c.json(await imagesResponse(s, edit, finished));
   });
   return app;
 }

@@ -5,35 +5,22 @@
  * @module
  */
 
+import { Hono } from "hono";
 import { z } from "zod";
+import denoJson from "../../../deno.json" with { type: "json" };
 import { manifestJsonSchema } from "../../schema/manifest.ts";
 import { editOptionsJsonSchema, editRequestJsonSchema } from "../../schema/options.ts";
-import { SERVER_SCHEMAS, type ServerSchemaName } from "./schemas.ts";
+import type { ServerEnv } from "../context.ts";
+import { openApiPath, pathParameterNames, type RouteSpec, serve } from "../route.ts";
+import { ROUTES } from "../routes.ts";
+import { OPENAPI_DOCUMENT } from "./describe.ts";
+import { SERVER_SCHEMAS } from "./schemas.ts";
 
 /** An OpenAPI document (plain JSON). */
 export type OpenApiDocument = Record<string, unknown>;
 
-/** Component names of the shared schemas (generated in src/schema) and the JSON edit body. */
-type SharedName = "EditOptions" | "EditRequest" | "EditJsonBody" | "Manifest";
-
-const ref = (name: ServerSchemaName | SharedName) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: ServerSchemaName | SharedName, description: string) => ({
-  description,
-  content: { "application/json": { schema: ref(name) } },
-});
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [String(status), json("ErrorBody", "error")]));
-const idParameter = (name: string, description: string) => ({
-  name,
-  in: "path",
-  required: true,
-  schema: { type: "string" },
-  description,
-});
-const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
-const imageContent = Object.fromEntries(
-  IMAGE_TYPES.map((type) => [type, { schema: { type: "string", format: "binary" } }]),
-);
+/** The package's version (deno.json), which the document reports by default. */
+export const PACKAGE_VERSION: string = denoJson.version;
 
 /** A JSON Schema without its `$schema`/`$id` (components carry neither). */
 function component(schema: Record<string, unknown>): Record<string, unknown> {
@@ -100,19 +87,56 @@ export function componentSchemas(): Record<string, unknown> {
   };
 }
 
+/** The OpenAPI operation of `route` (documented): its doc, path parameters and security. */
+function operation(route: RouteSpec & { doc: NonNullable<RouteSpec["doc"]> }) {
+  const { summary, pathParameters = {}, parameters = [], requestBody, responses } = route.doc;
+  const inPath = pathParameterNames(route.path).map((name) => ({
+    name,
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+    description: pathParameters[name] ?? name,
+  }));
+  return {
+    summary,
+    ...(route.access === "edit" ? { security: [{ bearer: [] }, {}] } : {}),
+    ...(inPath.length + parameters.length > 0 ? { parameters: [...inPath, ...parameters] } : {}),
+    ...(requestBody === undefined ? {} : { requestBody }),
+    responses,
+  };
+}
+
+/** The `paths` of the document: every documented route of `routes`. */
+function documentPaths(routes: readonly RouteSpec[]): Record<string, Record<string, unknown>> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    if (route.doc === undefined) continue;
+    const path = openApiPath(route.path);
+    paths[path] = {
+      ...paths[path],
+      [route.method.toLowerCase()]: operation({ ...route, doc: route.doc }),
+    };
+  }
+  return paths;
+}
+
 /**
- * The OpenAPI document of the server.
+ * The OpenAPI document of the server: its paths from the route table (`routes`, by default
+ * every route of the server), its schemas generated from the zod schemas the server validates
+ * with.
  *
  * @example
  * ```ts
  * import { openApiDocument } from "@editmgt/editmgt/server";
  *
- * const document = openApiDocument("0.1.0");
+ * const document = openApiDocument();
  * console.log(Object.keys(document.paths as object).includes("/v1/edits")); // true
  * ```
  */
-export function openApiDocument(version: string): OpenApiDocument {
-  const jobId = idParameter("id", "edit job id");
+export function openApiDocument(
+  version: string = PACKAGE_VERSION,
+  routes: readonly RouteSpec[] = ROUTES,
+): OpenApiDocument {
   return {
     openapi: "3.1.0",
     info: {
@@ -125,133 +149,14 @@ export function openApiDocument(version: string): OpenApiDocument {
       schemas: componentSchemas(),
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
     },
-    paths: {
-      "/v1/models": {
-        get: { summary: "List models", responses: { 200: json("ModelList", "models") } },
-      },
-      "/v1/models/{id}": {
-        get: {
-          summary: "A model's manifest (ETag)",
-          parameters: [idParameter("id", "model id")],
-          responses: {
-            200: json("Manifest", "manifest"),
-            304: { description: "not modified" },
-            ...errors(404),
-          },
-        },
-      },
-      "/models/{id}/{path}": {
-        get: {
-          summary: "A file the manifest lists (Range, strong ETag, CORS, CORP)",
-          parameters: [
-            idParameter("id", "model id"),
-            idParameter("path", "file path in the manifest"),
-          ],
-          responses: {
-            200: { description: "the file" },
-            206: { description: "one byte range" },
-            304: { description: "not modified" },
-            416: json("ErrorBody", "range not satisfiable"),
-            ...errors(404),
-          },
-        },
-      },
-      "/v1/edits": {
-        post: {
-          summary: "Queue an edit; with `Prefer: wait` answer with the result",
-          security: [{ bearer: [] }, {}],
-          parameters: [{
-            name: "Prefer",
-            in: "header",
-            schema: { type: "string" },
-            description: "`wait` (up to the server's limit) or `wait=N` seconds",
-          }],
-          requestBody: {
-            required: true,
-            content: {
-              "multipart/form-data": { schema: ref("EditMultipartBody") },
-              "application/json": { schema: ref("EditJsonBody") },
-            },
-          },
-          responses: {
-            200: {
-              description: "the result (Prefer: wait); an image when Accept names one",
-              content: { "application/json": { schema: ref("ResultJson") }, ...imageContent },
-            },
-            202: json("Job", "queued"),
-            ...errors(400, 401, 404, 413, 415, 429, 499, 500, 504),
-          },
-        },
-      },
-      "/v1/edits/{id}": {
-        get: {
-          summary: "A job",
-          parameters: [jobId],
-          responses: { 200: json("Job", "the job"), ...errors(404) },
-        },
-      },
-      "/v1/edits/{id}/events": {
-        get: {
-          summary: "Server-sent events: queued, step, preview, completed, failed",
-          parameters: [jobId],
-          responses: {
-            200: {
-              description: "event stream",
-              content: { "text/event-stream": { schema: { type: "string" } } },
-            },
-            ...errors(404),
-          },
-        },
-      },
-      "/v1/edits/{id}/cancel": {
-        post: {
-          summary: "Cancel a job",
-          parameters: [jobId],
-          responses: {
-            200: json("Job", "cancelled (or already final)"),
-            202: json("Job", "stopping"),
-            ...errors(404),
-          },
-        },
-      },
-      "/v1/edits/{id}/result": {
-        get: {
-          summary: "A completed job's image or JSON",
-          parameters: [
-            jobId,
-            { name: "format", in: "query", schema: { enum: ["png", "jpeg", "webp", "json"] } },
-            { name: "size", in: "query", schema: { type: "string" }, description: "WIDTHxHEIGHT" },
-          ],
-          responses: {
-            200: {
-              description: "the result",
-              content: { "application/json": { schema: ref("ResultJson") }, ...imageContent },
-            },
-            ...errors(400, 404),
-          },
-        },
-      },
-      "/v1/images/edits": {
-        post: {
-          summary: "OpenAI-compatible image edit",
-          security: [{ bearer: [] }, {}],
-          requestBody: {
-            required: true,
-            content: { "multipart/form-data": { schema: ref("OpenAIEditBody") } },
-          },
-          responses: {
-            200: json("OpenAIImagesResponse", "the images"),
-            ...errors(400, 401, 404, 413, 415, 429, 500, 504),
-          },
-        },
-      },
-      "/healthz": { get: { summary: "Liveness", responses: { 200: json("Health", "alive") } } },
-      "/readyz": {
-        get: {
-          summary: "Readiness: models loaded, engines ready",
-          responses: { 200: json("Health", "ready"), 503: json("Health", "not ready") },
-        },
-      },
-    },
+    paths: documentPaths(routes),
   };
+}
+
+/** `GET /openapi.json`: the document, made once. */
+export function openApiRoutes(): Hono<ServerEnv> {
+  const document = openApiDocument();
+  const app = new Hono<ServerEnv>();
+  serve(app, OPENAPI_DOCUMENT, (c) => c.json(document));
+  return app;
 }

@@ -14,6 +14,7 @@ import type { ServerEnv } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { respondWithRepresentation } from "../models/respond.ts";
 import type { StaticOptions } from "../options.ts";
+import { type RouteSpec, serve } from "../route.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -118,6 +119,16 @@ export const PLACEHOLDER_PAGE = `<!doctype html>
 </html>
 `;
 
+/** `GET /sdk/*`: the browser SDK, loadable from any page. */
+const SDK = { method: "GET", path: "/sdk/*", access: "public" } as const satisfies RouteSpec;
+/** `GET /`: the demo page. */
+const HOME = { method: "GET", path: "/", access: "same-origin" } as const satisfies RouteSpec;
+/** `GET /*`: the demo's other files. */
+const WEB = { method: "GET", path: "/*", access: "same-origin" } as const satisfies RouteSpec;
+
+/** The static routes, for the route table (last: `/*` answers what no other route does). */
+export const STATIC_ROUTES: readonly RouteSpec[] = [SDK, HOME, WEB];
+
 /**
  * The static routes: `/sdk/*` from the SDK folder, `/` and every other unmatched GET from the
  * demo folder (the placeholder page at `/` when it is missing).
@@ -126,15 +137,15 @@ export function staticRoutes(folders: Required<StaticOptions>): Hono<ServerEnv> 
   const { web, sdk } = folders;
   const app = new Hono<ServerEnv>();
   const sdkHeaders = { ...ISOLATION_HEADERS, "Cross-Origin-Resource-Policy": "cross-origin" };
-  app.get("/sdk/*", (c) => {
+  serve(app, SDK, (c) => {
     const path = c.req.path.slice("/sdk/".length);
     return serveFromFolder(c, sdk, path, sdkHeaders, " (build the SDK: deno task build:sdk)");
   });
-  app.get("/", async (c) => {
+  serve(app, HOME, async (c) => {
     if (await isDirectory(web)) return await serveFromFolder(c, web, "", ISOLATION_HEADERS);
     return c.html(PLACEHOLDER_PAGE, 200, ISOLATION_HEADERS);
   });
-  app.get("/*", (c) => {
+  serve(app, WEB, (c) => {
     if (/^\/(v1|models|sdk)\//.test(c.req.path)) return notFound(c);
     return serveFromFolder(c, web, c.req.path, ISOLATION_HEADERS);
   });
