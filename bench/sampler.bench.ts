@@ -93,6 +93,7 @@ Deno.bench({
       gumbelUniform: uniforms,
       holdMap: null,
       lambda: 0,
+      fixHeld: false,
     }, buffers);
   },
 });

@@ -6,7 +6,7 @@
  */
 
 import { EditMGTError, isEditMGTError } from "../src/errors/mod.ts";
-import { type ModelPackage, openModelPackage } from "../src/model/package.ts";
+import type { ModelPackage } from "../src/model/package.ts";
 import type { FileRequest } from "../src/model/source.ts";
 import type { BrowserDevice } from "../src/schema/devices.ts";
 import type { DtypeRequest } from "../src/model/variants.ts";
@@ -144,6 +144,7 @@ async function storedPackage(
     return bytes;
   };
   try {
+    const { openModelPackage } = await import("../src/model/package.ts");
     return await openModelPackage(location, { source, base: pageUrl() });
   } catch (error) {
     if (isEditMGTError(error, "not_found")) return null;

@@ -14,6 +14,7 @@ import type { ModelPackage, PackageFile } from "../src/model/package.ts";
 import type { MemoryRequest } from "../src/model/memory.ts";
 import type { WasmBackendOptions } from "../src/model/backends/wasm.ts";
 import type { BrowserDevice } from "../src/schema/devices.ts";
+import { checkEditInputFields } from "../src/schema/request.ts";
 import { describeDtypes, type DtypeRequest, dtypesOf } from "../src/model/variants.ts";
 import type { EditInput, EditLocalization, EditProgress, MaskSource } from "../src/pipeline/types.ts";
 import type { ComponentDtype, Manifest } from "../src/schema/manifest.ts";
@@ -297,6 +298,7 @@ async function createLocalEditor(
   }
 
   const engineInput = async (request: EditorRequest, signal?: AbortSignal) => {
+    checkEditInputFields(request);
     const { image, mask, ...rest } = request;
     const input: EditInput = { ...rest, image: await readImageInput(image, signal) };
     if (mask !== undefined) input.mask = await readMask(mask, signal);
@@ -381,7 +383,7 @@ function startEngine(
   options: EditorOptions,
 ): Engine {
   const { threads, wasmPaths } = options;
-  return createEngineWith({ startWorker }, {
+  return createEngineWith({ startWorker, workerUrl: workerUrl() }, {
     ...settings,
     manifest: model.manifestUrl,
     worker: options.worker ?? true,
@@ -402,21 +404,24 @@ function startEngine(
  * script from another origin (a page loading the SDK from a CDN) with a `SecurityError`.
  */
 function startWorker(): Worker {
+  // The URL is written out here (not taken from workerUrl) so that bundlers see the pattern.
   try {
     return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
   } catch (cause) {
     if (!(cause instanceof DOMException && cause.name === "SecurityError")) throw cause;
     throw new EditMGTError(
       "worker_failed",
-      `the browser refused to start the SDK's worker from ${new URL(
-        "./worker.js",
-        import.meta.url,
-      )}` +
+      `the browser refused to start the SDK's worker from ${workerUrl()}` +
         " because it is not on the page's origin: serve the SDK from your own origin (or bundle it), " +
         "or pass a Worker made on your origin as the `worker` option (see serveEditorWorker)",
       { cause },
     );
   }
+}
+
+/** The script of the SDK's worker, as `startWorker` names it (for error messages). */
+function workerUrl(): string {
+  return new URL("./worker.js", import.meta.url).href;
 }
 
 async function readMask(mask: ImageInput | BinaryMask, signal?: AbortSignal): Promise<MaskSource> {

@@ -7,7 +7,7 @@
  */
 
 import { EditMGTError } from "../src/errors/mod.ts";
-import { type ModelPackage, openModelPackage } from "../src/model/package.ts";
+import type { ModelPackage } from "../src/model/package.ts";
 import { fetchSource, type FileRequest } from "../src/model/source.ts";
 import { type EntryStore, putManifest, readManifest } from "./store.ts";
 
@@ -45,6 +45,8 @@ export async function openManifest(
       return stored;
     }
   };
+  // Loaded here, not with the SDK: the manifest's schema (zod) is not needed for the first paint.
+  const { openModelPackage } = await import("../src/model/package.ts");
   const model = await openModelPackage(location, { source, base: options.base, signal });
   if (fetched !== null && store !== null) await putManifest(store, model.manifestUrl, fetched);
   return model;

@@ -94,21 +94,28 @@ export type {
   StepProgress,
 } from "../src/pipeline/types.ts";
 export type { StepEvent } from "../src/sampler/options.ts";
-export type { BrowserDevice, DeviceName } from "../src/schema/devices.ts";
+export {
+  BROWSER_DEVICES,
+  type BrowserDevice,
+  DEVICE_NAMES,
+  type DeviceName,
+} from "../src/schema/devices.ts";
 export type { EditOptions } from "../src/schema/options.ts";
 export {
   COMPONENT_DTYPES,
   type ComponentDtype,
   type ComponentKind,
-  type Manifest,
   MANIFEST_FORMAT,
-  type ManifestComponent,
-  type ManifestDefaults,
-  type ManifestDevice,
-  type ManifestFile,
-  type ManifestFileParts,
-  type ManifestGrid,
-  type ManifestVariant,
+} from "../src/schema/manifest_names.ts";
+export type {
+  Manifest,
+  ManifestComponent,
+  ManifestDefaults,
+  ManifestDevice,
+  ManifestFile,
+  ManifestFileParts,
+  ManifestGrid,
+  ManifestVariant,
 } from "../src/schema/manifest.ts";
 export type { DtypeRequest, VariantChoice } from "../src/model/variants.ts";
 export type { BackendCapabilities } from "../src/model/backend.ts";

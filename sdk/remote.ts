@@ -9,8 +9,9 @@
 
 import { EditMGTError, type ErrorCode, isErrorCode } from "../src/errors/mod.ts";
 import type { BinaryMask, RgbaImage } from "../src/image/types.ts";
-import type { EditLocalization, EditTimings } from "../src/pipeline/types.ts";
-import type { ComponentDtype } from "../src/schema/manifest.ts";
+import type { EditLocalization } from "../src/pipeline/types.ts";
+import type { JobUrls, ResultJson } from "../src/schema/job.ts";
+import { checkEditInputFields } from "../src/schema/request.ts";
 import type { Editor, EditorCallOptions, EditorContext, EditorRequest } from "./editor.ts";
 import { type ImageInput, readImageInput } from "./image_input.ts";
 import { type EditorResult, editorResult, encodePng, toImageData } from "./result.ts";
@@ -26,27 +27,8 @@ export interface RemoteOptions {
   apiKey?: string;
 }
 
-/** The links of a job, as the server answers them. */
-interface JobLinks {
-  self: string;
-  events: string;
-  cancel: string;
-  result: string;
-}
-
-/** The JSON of a finished job with its image (`GET .../result?format=json`). */
-interface JobResult {
-  result: {
-    seed: number;
-    width: number;
-    height: number;
-    timings: EditTimings;
-    dtypes?: Record<string, ComponentDtype>;
-    localization: { width: number; height: number; lambda: number; data: number[] };
-    mask: { width: number; height: number; data: number[] };
-  };
-  image: { contentType: string; base64: string };
-}
+/** The links of a job, as the server answers them (the wire format of `src/schema/job.ts`). */
+type JobLinks = JobUrls;
 
 /** How often the event stream may drop before the edit fails. */
 const MAX_RECONNECTS = 3;
@@ -72,7 +54,7 @@ export function createRemoteEditor(context: EditorContext): Editor {
     signal?.addEventListener("abort", cancel, { once: true });
     try {
       await follow(job, call);
-      const result = await requestJson<JobResult>(jobResultUrl(job), { headers, signal });
+      const result = await requestJson<ResultJson>(jobResultUrl(job), { headers, signal });
       return await remoteResult(result);
     } catch (error) {
       throw signal?.aborted ? abortedError(signal) : error;
@@ -82,6 +64,7 @@ export function createRemoteEditor(context: EditorContext): Editor {
   };
 
   const submit = async (request: EditorRequest, signal?: AbortSignal): Promise<JobLinks> => {
+    checkEditInputFields(request);
     const { image, instruction, mask, options: editOptions = {} } = request;
     const form = new FormData();
     form.set("image", await uploadable(image, signal), "image");
@@ -229,7 +212,10 @@ function errorFromBody(body: unknown, status: number): EditMGTError {
   );
 }
 
-async function remoteResult({ result, image }: JobResult): Promise<EditorResult> {
+async function remoteResult({ result, image }: ResultJson): Promise<EditorResult> {
+  if (result?.localization === undefined || result.mask === undefined) {
+    throw new EditMGTError("internal", "the edit API answered a result without its maps");
+  }
   const png = base64Bytes(image.base64);
   return await editorResult(
     {

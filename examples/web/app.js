@@ -10,7 +10,7 @@ import {
   isEditMGTError,
   localizationHeatmap,
   modelCache,
-} from "/sdk/mod.js";
+} from "./sdk/mod.js";
 import { Settings } from "./settings.js";
 import { changedPixels, drawImage, identicalFraction, Viewer } from "./viewer.js";
 
@@ -98,11 +98,14 @@ function onLoadProgress(event) {
 
 // ---- the model and the editor ----
 
+/** The server's root: this script's folder, which is "/" or the path the server is mounted at. */
+const SERVER = new URL("./", import.meta.url);
+
 async function findModel() {
   const asked = new URLSearchParams(location.search).get("model");
   if (asked) return asked;
   try {
-    const response = await fetch("/v1/models");
+    const response = await fetch(new URL("v1/models", SERVER));
     if (response.ok) {
       const { data } = await response.json();
       if (data?.[0]?.manifest) return data[0].manifest;
@@ -110,7 +113,7 @@ async function findModel() {
   } catch {
     // No model list here: use the default path.
   }
-  return "/models/editmgt-tiny/";
+  return new URL("models/editmgt-tiny/", SERVER).href;
 }
 
 /** The editor for the device in the form, created on first use. */
@@ -265,7 +268,16 @@ function showSuggestions(instructions) {
 // ---- editing ----
 
 function request() {
-  return { image: state.source, instruction: $("instruction").value.trim(), ...settings.options() };
+  return {
+    image: state.source,
+    instruction: $("instruction").value.trim(),
+    options: settings.options(),
+  };
+}
+
+/** `request` with `options` added to its edit options. */
+function withOptions(request, options) {
+  return { ...request, options: { ...request.options, ...options } };
 }
 
 async function run(work) {
@@ -294,7 +306,7 @@ async function edit() {
     const sourceTurn = state.sourceTurn;
     $("result-info").textContent = "";
     showProgress(0, "Encoding…");
-    const result = await current.edit({ ...request(), previewEvery: 1 }, {
+    const result = await current.edit(withOptions(request(), { previewEvery: 1 }), {
       signal,
       onProgress(event) {
         if (event.type !== "step") return;

@@ -1,6 +1,7 @@
 /**
  * The settings form of the demo: sliders for steps, guidance, gamma and lambda (with "auto"),
- * seed, focus phrase and device, turned into the SDK's edit options.
+ * the localization map's source, seed, focus phrase and device, turned into the SDK's edit
+ * options.
  */
 
 const $ = (id) => document.getElementById(id);
@@ -44,6 +45,7 @@ export class Settings {
       guidance: Number($("guidance").value),
       gamma: Number($("gamma").value),
       lambda: $("lambda-auto").checked ? "auto" : Number($("lambda").value),
+      mapSource: $("map-source").value,
     };
     const seed = $("seed").value.trim();
     if (seed !== "") options.seed = Number(seed);

@@ -11,7 +11,6 @@
 import { EditMGTError } from "../errors/mod.ts";
 import type { DeviceName } from "../model/backend.ts";
 import { manifestUrl } from "../model/manifest.ts";
-import { modelBase } from "../model/package.ts";
 import type { BackendFactory, BackendOptions } from "../model/select.ts";
 import type { FileSource } from "../model/source.ts";
 import type { MemoryRequest } from "../model/memory.ts";
@@ -109,6 +108,8 @@ export interface Engine {
 export interface EnginePlatform {
   /** Starts the runtime's engine worker, used when `worker` is true or left out. */
   startWorker?: () => Worker;
+  /** The script `startWorker` starts, named in the error when it does not load. */
+  workerUrl?: string | URL;
   /** How the in-thread pipeline reads files, unless `EngineOptions.source` says; default `fetch`. */
   source?: FileSource;
   /** How the in-thread pipeline creates its backend; default WASM and WebGPU only. */
@@ -136,7 +137,7 @@ const DISPOSE_TIMEOUT_MS = 10_000;
  * ```
  */
 export function createEngineWith(platform: EnginePlatform, options: EngineOptions): Engine {
-  const manifest = manifestUrl(options.manifest, modelBase());
+  const manifest = manifestUrl(options.manifest);
   if (options.worker === false) {
     return reloadable(options, (settings) => inThreadLoad(platform, settings, manifest), () => {});
   }
@@ -144,7 +145,7 @@ export function createEngineWith(platform: EnginePlatform, options: EngineOption
     const worker = options.worker;
     return reloadable(
       options,
-      (settings) => workerLoad(worker, settings, manifest, false),
+      (settings) => workerLoad(worker, settings, manifest, { owned: false }),
       () => worker.terminate(),
     );
   }
@@ -158,7 +159,8 @@ export function createEngineWith(platform: EnginePlatform, options: EngineOption
   // The first load starts here, so that a refused worker script throws from this call.
   return reloadable(
     options,
-    (settings) => workerLoad(startWorker(), settings, manifest, true),
+    (settings) =>
+      workerLoad(startWorker(), settings, manifest, { owned: true, script: platform.workerUrl }),
     () => {},
   );
 }
@@ -321,7 +323,12 @@ interface PendingCall {
  * A load in `worker`: `init`, then one message per call. `owned`: the engine started the worker,
  * and ends it on release (a worker you gave is kept, its sessions released, for the next load).
  */
-function workerLoad(worker: Worker, settings: EngineOptions, manifest: URL, owned: boolean): Load {
+function workerLoad(
+  worker: Worker,
+  settings: EngineOptions,
+  manifest: URL,
+  { owned, script }: { owned: boolean; script?: string | URL },
+): Load {
   const pending = new Map<number, PendingCall>();
   let nextJob = 1;
   let failure: EditMGTError | null = null;
@@ -377,7 +384,7 @@ function workerLoad(worker: Worker, settings: EngineOptions, manifest: URL, owne
   };
   worker.onerror = (event: ErrorEvent) => {
     event.preventDefault();
-    fail(workerError(event));
+    fail(workerError(event, script));
   };
   worker.onmessageerror = () => {
     fail(new EditMGTError("internal", "the engine worker sent a message that could not be read"));
@@ -459,7 +466,7 @@ function workerLoad(worker: Worker, settings: EngineOptions, manifest: URL, owne
  * The error of a worker's `error` event. A worker whose script never ran (answered with an HTML
  * page, a 404, a blocked import) gets an event without a message; say what that usually means.
  */
-function workerError(event: ErrorEvent): EditMGTError {
+function workerError(event: ErrorEvent, script: string | URL | undefined): EditMGTError {
   if (event.message) {
     return new EditMGTError("worker_failed", `the engine worker crashed: ${event.message}`, {
       details: { filename: event.filename, line: event.lineno },
@@ -467,8 +474,9 @@ function workerError(event: ErrorEvent): EditMGTError {
   }
   return new EditMGTError(
     "worker_failed",
-    "the engine worker failed to start: its script (or a module it imports) did not load as " +
-      "JavaScript. Check in the network panel that the worker's URL is served as JavaScript " +
+    `the engine worker failed to start: its script${script === undefined ? "" : ` (${script})`}` +
+      " (or a module it imports) did not load as JavaScript. Check in the network panel that " +
+      "the worker's URL is served as JavaScript " +
       "(a server that answers unknown paths with index.html breaks it), or pass a Worker you " +
       "made as the `worker` option",
   );

@@ -127,7 +127,7 @@ export async function openModelPackage(
   options: ModelPackageOptions = {},
 ): Promise<ModelPackage> {
   const source = options.source ?? fetchSource;
-  const url = manifestUrl(location, options.base ?? modelBase());
+  const url = manifestUrl(location, options.base);
   const bytes = await source({ url, signal: options.signal });
   const manifest = parseManifest(parseJson(bytes, url));
   const files = manifest.components.flatMap((component) => {
@@ -237,22 +237,4 @@ function parseJson(bytes: Uint8Array, url: URL): unknown {
       details: { url: url.href },
     });
   }
-}
-
-/**
- * The base that relative model paths resolve against: the page's URL in a browser, the working
- * directory in Deno or Node.js (looked up on the global object, so browser bundles can hold this).
- */
-export function modelBase(): URL | undefined {
-  const page = (globalThis as { location?: { href?: string } }).location?.href;
-  if (page) return new URL(page);
-  const cwd = (globalThis as { Deno?: { cwd(): string } }).Deno?.cwd() ??
-    (globalThis as { process?: { cwd(): string } }).process?.cwd();
-  return cwd === undefined ? undefined : directoryUrl(cwd);
-}
-
-/** A `file:` URL of a directory path, with every character that URLs reserve escaped. */
-function directoryUrl(path: string): URL {
-  const segments = path.split("/").map(encodeURIComponent).join("/");
-  return new URL(`file://${segments.endsWith("/") ? segments : `${segments}/`}`);
 }

@@ -8,13 +8,8 @@
  */
 
 import { EditMGTError } from "../errors/mod.ts";
-import {
-  COMPONENT_DTYPES,
-  type ComponentDtype,
-  type Manifest,
-  type ManifestComponent,
-  type ManifestFile,
-} from "../schema/manifest.ts";
+import type { Manifest, ManifestComponent, ManifestFile } from "../schema/manifest.ts";
+import { COMPONENT_DTYPES, type ComponentDtype } from "../schema/manifest_names.ts";
 import type { BackendCapabilities, DeviceName } from "./backend.ts";
 
 /**

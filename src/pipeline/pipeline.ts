@@ -33,6 +33,7 @@ import type { FileSource } from "../model/source.ts";
 import { chooseVariants, type DtypeRequest, dtypesOf } from "../model/variants.ts";
 import { firstStepLocalization, sample } from "../sampler/sample.ts";
 import type { ComponentDtype, Manifest } from "../schema/manifest.ts";
+import { checkEditInputFields } from "../schema/request.ts";
 import { readSourceImage, readUserMask } from "./input.ts";
 import { type ResolvedEditOptions, resolveEditOptions } from "./options.ts";
 import { PreviewQueue } from "./preview.ts";
@@ -341,6 +342,7 @@ export class EditPipeline {
     if (input === null || typeof input !== "object") {
       throw new EditMGTError("invalid_input", "an edit needs { image, instruction }");
     }
+    checkEditInputFields(input);
     const { vq, resolution } = this.manifest;
     const encodeStarted = now();
     const options = resolveEditOptions(this.manifest, input.options);

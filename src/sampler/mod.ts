@@ -14,9 +14,18 @@
  * @module
  */
 
-export type { AutoLambdaOptions, Grid, LocalizationMaps, TextRows } from "../localize/mod.ts";
+export type {
+  AutoLambdaOptions,
+  Grid,
+  LocalizationMaps,
+  MapSource,
+  StepLocalization,
+  TextRows,
+} from "../localize/mod.ts";
+export { MAP_SOURCES } from "../localize/mod.ts";
 export type { StepInput, StepModel, StepOutput } from "./model.ts";
 export {
+  type HeldTokens,
   MAX_STEPS,
   type SampleOptions,
   type SamplerLocalization,

@@ -1,9 +1,22 @@
 import { z } from "zod";
 import type { Schema } from "./schema.ts";
 import { DEVICE_NAMES, type DeviceName } from "./devices.ts";
+import {
+  COMPONENT_DTYPES,
+  COMPONENT_KINDS,
+  type ComponentDtype,
+  type ComponentKind,
+  MANIFEST_FORMAT,
+} from "./manifest_names.ts";
 
-/** Version tag of the manifest format this schema describes. */
-export const MANIFEST_FORMAT = "editmgt-manifest/1";
+export {
+  COMPONENT_DTYPES,
+  COMPONENT_KINDS,
+  type ComponentDtype,
+  type ComponentKind,
+  MANIFEST_FORMAT,
+} from "./manifest_names.ts";
+
 
 const positiveInt = z.int().positive();
 const nonNegativeInt = z.int().nonnegative();
@@ -41,16 +54,6 @@ export interface ManifestFileParts {
   sha256: string[];
 }
 
-/**
- * Every weight type a component's graph files can have: float32, float16, int8 weight-only
- * (DequantizeLinear of int8 weights into MatMul/Gather) and 4-bit block-quantized MatMul weights
- * (`com.microsoft` `MatMulNBits`). The one list: the type, the schema and the request options
- * derive from it.
- */
-export const COMPONENT_DTYPES = ["fp32", "fp16", "int8", "q4"] as const;
-
-/** Weight type of a component's graph files (see {@linkcode COMPONENT_DTYPES}). */
-export type ComponentDtype = typeof COMPONENT_DTYPES[number];
 
 /** Devices a manifest can name: every `DeviceName` (see `DEVICE_NAMES`). */
 export type ManifestDevice = DeviceName;
@@ -72,13 +75,6 @@ export interface ManifestVariant {
   maxTensorBytes?: number;
 }
 
-/** Kinds of components a model is made of. */
-export type ComponentKind =
-  | "tokenizer"
-  | "text-encoder"
-  | "vq-encoder"
-  | "vq-decoder"
-  | "transformer";
 
 /** One component of a model: an ONNX graph with its external data, or a tokenizer. */
 export interface ManifestComponent {
@@ -212,14 +208,6 @@ const ManifestFileSchema = z.strictObject({
   }
 });
 
-/** Every {@linkcode ComponentKind}. */
-export const COMPONENT_KINDS: readonly ComponentKind[] = [
-  "tokenizer",
-  "text-encoder",
-  "vq-encoder",
-  "vq-decoder",
-  "transformer",
-];
 
 const ComponentDtypeSchema = z.enum(COMPONENT_DTYPES);
 const peakBytes = positiveInt.optional().describe(

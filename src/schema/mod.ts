@@ -67,6 +67,7 @@ export {
   promptLength,
 } from "./options.ts";
 export { parseWith } from "./parse.ts";
+export { checkEditInputFields, EDIT_INPUT_FIELDS } from "./request.ts";
 // The error family parseWith throws, so that this entry documents itself alone.
 export * from "../errors/mod.ts";
 export type { SafeParseResult, Schema, SchemaIssue } from "./schema.ts";

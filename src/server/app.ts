@@ -37,6 +37,7 @@ import type { RouteAccess, RouteSpec } from "./route.ts";
 import { ROUTES } from "./routes.ts";
 import type { EngineReadiness, ServerServices, ServicesGetter } from "./services.ts";
 import { staticRoutes } from "./static/index.ts";
+import { SdkBuild } from "./static/sdk.ts";
 
 /** What `createApp` adds to the Hono app: start-up and shut-down. */
 export interface ServerLifecycle {
@@ -53,7 +54,8 @@ export interface ServerLifecycle {
  * The app `createApp` returns: a Hono app, typed by what callers use (its fetch handler, and
  * `request` to call it without a server) and {@linkcode ServerLifecycle}. Its type does not
  * expose Hono's, so a Hono upgrade changes nothing here; to serve it under another Hono app,
- * mount its handler: `parent.mount("/editmgt", server.fetch)`.
+ * create it with `basePath: "/editmgt"` and mount its handler there:
+ * `parent.all("/editmgt/*", mount(server.fetch))` (`mount` from `hono/mount`).
  */
 export interface EditServer extends ServerLifecycle {
   /**
@@ -184,6 +186,9 @@ function useMiddleware(app: Hono<ServerEnv>, options: ResolvedServerOptions, log
       exposeHeaders: EXPOSED_HEADERS,
       maxAge: 600,
     });
+  for (const route of ROUTES) {
+    if (route.errorFormat !== undefined) app.use(route.path, route.errorFormat);
+  }
   const publicPaths = withAccess("public");
   const editPaths = withAccess("edit");
   for (const path of publicPaths) app.use(path, crossOrigin("*"));
@@ -213,8 +218,25 @@ function useMiddleware(app: Hono<ServerEnv>, options: ResolvedServerOptions, log
 }
 
 /**
+ * Throws `backend_unavailable` when the app would open a KV but this Deno has no KV: the
+ * flag `--unstable-kv` (or `"unstable": ["kv"]` in deno.json) is missing.
+ */
+function assertKvAvailable(kv: string | Deno.Kv): void {
+  if (typeof kv !== "string" || typeof Deno.openKv === "function") return;
+  throw new EditMGTError(
+    "backend_unavailable",
+    "createApp: the job queue needs Deno KV, which this Deno process does not have " +
+      '(Deno.openKv is missing): run it with --unstable-kv, or add "unstable": ["kv"] to ' +
+      "deno.json (or pass an opened Deno.Kv as the kv option)",
+  );
+}
+
+/**
  * Creates the server app. Start-up (loading manifests, opening the KV, loading engines) runs
  * in the background; requests wait for it, and `/readyz` tells when it is done.
+ *
+ * @throws {TypeError} for options that cannot work; {@linkcode EditMGTError}
+ * `backend_unavailable` without Deno KV (the flag `--unstable-kv`).
  *
  * @example
  * ```ts
@@ -229,6 +251,7 @@ function useMiddleware(app: Hono<ServerEnv>, options: ResolvedServerOptions, log
  */
 export function createApp(options: ServerOptions): EditServer {
   const resolved = resolveServerOptions(options);
+  assertKvAvailable(resolved.kv);
   const log = resolved.logger ?? jsonLogger();
   let settled = false;
   const startup = start(resolved, log).finally(() => (settled = true));
@@ -251,13 +274,15 @@ export function createApp(options: ServerOptions): EditServer {
   app.route("/", editRoutes(services));
   app.route("/", openAIRoutes(services));
   app.route("/", openApiRoutes());
-  app.route("/", staticRoutes(resolved.static));
+  const sdkBuild = new SdkBuild({ missing: resolved.static.sdk, log });
+  app.route("/", staticRoutes(resolved.static, resolved.urlBase, sdkBuild));
 
   const ready = startup.then(() => {});
   ready.catch(() => {});
   return Object.assign(app, {
     ready,
     async close() {
+      await sdkBuild.close();
       const s = await startup.catch(() => null);
       if (s === null) return;
       await s.worker?.stop();

@@ -35,6 +35,7 @@ export { jsonLogger, type Logger, type LogLevel, type LogRecord } from "./loggin
 export type { ServedFile, ServedModel } from "./models/registry.ts";
 export type { ModelListEntry } from "./models/routes.ts";
 export {
+  JOB_STATUSES,
   type JobErrorView,
   type JobResultView,
   type JobStatus,

@@ -23,7 +23,7 @@ export interface ServerLimits {
   maxImagePixels: number;
   /** Longest instruction in characters (default 2000, the schema's limit). */
   maxInstructionChars: number;
-  /** Most images one OpenAI-style request may ask for with `n` (default 4). */
+  /** Most images one OpenAI-style request may ask for with `n` (default 10, as OpenAI allows). */
   maxImagesPerRequest: number;
   /** Largest output side of an OpenAI-style `size` and of the result's `?size=` (default 4096). */
   maxOutputSide: number;
@@ -84,7 +84,12 @@ export interface RateLimitOptions {
 export interface StaticOptions {
   /** Folder served at `/` (default `examples/web`). */
   web?: string;
-  /** Folder served at `/sdk/` (default `dist/sdk`). */
+  /**
+   * Folder of the built SDK, served at `/sdk/` (default `dist/sdk`). While it is missing, the
+   * SDK is built from the package's sources on the first request into a temporary folder
+   * (needs `--allow-run`; a package loaded from JSR cannot: give a folder built with
+   * `deno task build:sdk` in a checkout of the repository).
+   */
   sdk?: string;
 }
 
@@ -127,11 +132,19 @@ export interface ServerOptions {
   corsOrigins?: string[] | "*";
   /**
    * The server's public base URL (`https://edits.example.com`, or with a path prefix), from
-   * which the absolute URLs it returns are built (`Location`, job `urls`, the OpenAI `url`).
-   * Default: none, and those URLs are paths (`/v1/edits/...`) relative to the request. The
-   * `Host` header is never used.
+   * which the absolute URLs it returns are built (`Location`, job `urls`, the OpenAI `url`, the
+   * manifests of `/v1/models`, the links of the placeholder page). Default: none, and those URLs
+   * are paths under {@linkcode ServerOptions.basePath}. The `Host` header is never used.
    */
   publicUrl?: string | URL;
+  /**
+   * The path the server is mounted at (`"/editmgt"`) when a parent app or a proxy strips it
+   * from requests before the server sees them (`app.all("/editmgt/*", mount(server.fetch))`
+   * with `mount` from `hono/mount`). The paths the server returns start with it. It starts with
+   * `/`, has no trailing slash, query or fragment; with `publicUrl`, the public URL's path must
+   * be this path. Default: none (the server answers at the root).
+   */
+  basePath?: string;
   /** Workers of the image pool, which encodes and resizes images (default 1 per 2 cores, 1-4). */
   imageWorkers?: number;
   /** Request limits. */
@@ -171,8 +184,12 @@ export interface ResolvedServerOptions {
   trustProxy: boolean;
   /** See {@linkcode ServerOptions.corsOrigins}: the resolved allowlist (empty: no origin). */
   corsOrigins: string[] | "*";
-  /** See {@linkcode ServerOptions.publicUrl}: without a trailing slash, or "" for none. */
-  publicUrl: string;
+  /**
+   * What the URLs the server returns start with, without a trailing slash: the public URL
+   * ({@linkcode ServerOptions.publicUrl}), else the base path
+   * ({@linkcode ServerOptions.basePath}), else "" (paths from the root).
+   */
+  urlBase: string;
   /** See {@linkcode ServerOptions.imageWorkers}. */
   imageWorkers: number;
   /** See {@linkcode ServerOptions.limits}. */
@@ -192,7 +209,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxBodyBytes: 20 * 1024 * 1024,
   maxImagePixels: 4096 * 4096,
   maxInstructionChars: MAX_PROMPT_CHARS,
-  maxImagesPerRequest: 4,
+  maxImagesPerRequest: 10,
   maxOutputSide: 4096,
   bodyTimeoutMs: 60_000,
   bodyIdleMs: 10_000,
@@ -242,14 +259,34 @@ function corsAllowlist(origins: string[] | "*" | undefined, apiKeys: string[]): 
   return origins;
 }
 
-/** The public base URL without its trailing slash; "" when none. */
-function publicBase(url: string | URL | undefined): string {
-  if (url === undefined || url === "") return "";
-  const parsed = new URL(url);
-  if (!/^https?:$/.test(parsed.protocol) || parsed.search !== "" || parsed.hash !== "") {
-    throw new TypeError(`createApp: publicUrl must be an http(s) URL without query, got ${url}`);
+/**
+ * What the returned URLs start with (see {@linkcode ResolvedServerOptions.urlBase}): the
+ * public URL without its trailing slash, else the base path, else "". Checks both, and that
+ * they agree.
+ */
+function urlBase(publicUrl: string | URL | undefined, basePath: string | undefined): string {
+  if (basePath !== undefined && !/^(\/[^/?#]+)+$/.test(basePath)) {
+    throw new TypeError(
+      `createApp: basePath must be a path such as "/editmgt" (a leading slash, no trailing ` +
+        `slash, no query), got "${basePath}"`,
+    );
   }
-  return parsed.href.replace(/\/+$/, "");
+  if (publicUrl === undefined || publicUrl === "") return basePath ?? "";
+  const parsed = new URL(publicUrl);
+  if (!/^https?:$/.test(parsed.protocol) || parsed.search !== "" || parsed.hash !== "") {
+    throw new TypeError(
+      `createApp: publicUrl must be an http(s) URL without query, got ${publicUrl}`,
+    );
+  }
+  const base = parsed.href.replace(/\/+$/, "");
+  const path = parsed.pathname.replace(/\/+$/, "");
+  if (basePath !== undefined && path !== basePath) {
+    throw new TypeError(
+      `createApp: publicUrl ${publicUrl} has the path "${path || "/"}" but basePath is ` +
+        `"${basePath}"; give publicUrl alone when a proxy in front changes the path`,
+    );
+  }
+  return base;
 }
 
 /** Fills in the defaults of `options` and checks what cannot work. */
@@ -275,7 +312,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
     trustProxy: options.trustProxy ?? false,
     corsOrigins: corsAllowlist(options.corsOrigins, options.apiKeys ?? []),
-    publicUrl: publicBase(options.publicUrl),
+    urlBase: urlBase(options.publicUrl, options.basePath),
     imageWorkers: options.imageWorkers ??
       Math.max(1, Math.min(4, Math.floor(navigator.hardwareConcurrency / 2))),
     limits,

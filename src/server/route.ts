@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Env, Handler, Hono } from "hono";
+import type { Env, Handler, Hono, MiddlewareHandler } from "hono";
 
 /**
  * Who may call a route:
@@ -45,6 +45,11 @@ export interface RouteSpec {
   readonly access: RouteAccess;
   /** It queues work: the rate limit applies and its body is read (bounded) before the handler. */
   readonly submission?: boolean;
+  /**
+   * Rewrites the route's error answers, its middleware's included (API keys, limits), into the
+   * route's own error body; absent: the package's `{ error: { code, message, details } }`.
+   */
+  readonly errorFormat?: MiddlewareHandler;
   /** Its operation in the OpenAPI document; absent for pages and static files. */
   readonly doc?: RouteDoc;
 }

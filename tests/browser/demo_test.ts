@@ -97,8 +97,10 @@ browserTest({
       "pixels outside the edit region equal the input pixels, over five edits",
       async () => {
         await demo.pickSample(1);
-        // A fixed lambda that holds most tokens: the random-weights model's auto lambda may let
-        // five turns together touch every token, leaving no never-edited pixel to compare.
+        // A fixed lambda on the attention map, which holds most tokens: the random-weights
+        // model's change map is near 1 everywhere (it expects no source token), and its auto
+        // lambda may let five turns together touch every token, leaving no pixel to compare.
+        await page.selectOption("#map-source", "attention");
         await page.uncheck("#lambda-auto");
         await demo.set("lambda", "0.8");
         const suggestions = await page.$$eval(

@@ -74,7 +74,7 @@ browserTest({
           const controller = new AbortController();
           let steps = 0;
           const aborted = await editor.edit(
-            { image, instruction: "make the red circle blue", steps: 1000, seed: 1 },
+            { image, instruction: "make the red circle blue", options: { steps: 1000, seed: 1 } },
             {
               signal: controller.signal,
               onProgress: (event: { type: string }) => {
@@ -82,7 +82,11 @@ browserTest({
               },
             },
           ).then(() => "finished", (error: { code?: string }) => error.code);
-          const next = await editor.edit({ image, instruction: "make it green", steps: 2 });
+          const next = await editor.edit({
+            image,
+            instruction: "make it green",
+            options: { steps: 2 },
+          });
           return { aborted, steps, next: [next.imageData.width, next.imageData.height] };
         }, app.manifest);
         assert.equal(outcome.aborted, "aborted");

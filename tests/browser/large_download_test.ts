@@ -211,8 +211,7 @@ Deno.test({
           const result = await editor.edit({
             image: new ImageData(64, 64),
             instruction: "make it red",
-            steps: 2,
-            seed: 1,
+            options: { steps: 2, seed: 1 },
           });
           await editor.dispose();
           const root = await navigator.storage.getDirectory();

@@ -60,8 +60,7 @@ browserTest({
             const result = await editor.edit({
               image: input,
               instruction: "make the purple triangle white",
-              seed: 11,
-              steps: 4,
+              options: { seed: 11, steps: 4 },
             });
             const digest = await crypto.subtle.digest("SHA-256", result.imageData.data);
             digests[kind] = Array.from(new Uint8Array(digest)).join(",");
@@ -103,7 +102,10 @@ browserTest({
           const result: Record<string, string | undefined> = {
             gif: await codeOf(editor.edit({ image: gif, instruction: "make it blue" })),
             empty: await codeOf(editor.edit({ image, instruction: "   " })),
-            steps: await codeOf(editor.edit({ image, instruction: "make it blue", steps: 0 })),
+            steps: await codeOf(
+              editor.edit({ image, instruction: "make it blue", options: { steps: 0 } }),
+            ),
+            flat: await codeOf(editor.edit({ image, instruction: "make it blue", steps: 4 })),
             missing: await codeOf(editor.edit({ image: "/samples/none.png", instruction: "x" })),
             disposed: "",
           };
@@ -115,6 +117,7 @@ browserTest({
           gif: "unsupported_format",
           empty: "invalid_input",
           steps: "invalid_option",
+          flat: "invalid_option",
           missing: "not_found",
           disposed: "internal",
         });
@@ -128,13 +131,67 @@ browserTest({
         const result = await editor.edit({
           image: sample,
           instruction: "remove the red square",
-          steps: 2,
+          options: { steps: 2 },
         });
         await editor.dispose();
         return [result.imageData.width, result.imageData.height];
       }, [SDK, app.manifest, SAMPLE]);
       assert.deepEqual(size, [256, 256]);
     });
+
+    await t.step(
+      "unload frees the model and the next edit loads it again; reload switches weights",
+      async () => {
+        profile.modelRequests.length = 0;
+        const outcome = await page.evaluate(async ([sdk, manifest]) => {
+          const { createEditor } = await import(sdk);
+          const events: string[] = [];
+          const editor = await createEditor({
+            manifest,
+            device: "wasm",
+            onProgress: (event: { type: string }) => events.push(event.type),
+          });
+          const request = {
+            image: new ImageData(40, 30),
+            instruction: "make it red",
+            options: { steps: 2, seed: 3 },
+          };
+          const digest = async (result: { imageData: ImageData }) =>
+            Array.from(
+              new Uint8Array(await crypto.subtle.digest("SHA-256", result.imageData.data)),
+            ).join(",");
+          const before = await digest(await editor.edit(request));
+          const readyBefore = events.filter((type) => type === "ready").length;
+          await editor.unload();
+          const after = await digest(await editor.edit(request));
+          const readyAfterUnload = events.filter((type) => type === "ready").length;
+          await editor.reload({ dtype: "fp32" });
+          const reloaded = { device: editor.device, dtypes: editor.dtypes };
+          const again = await digest(await editor.edit(request));
+          await editor.dispose();
+          const disposed = await editor.edit(request).then(
+            () => "resolved",
+            (error: { code?: string }) => error.code,
+          );
+          return {
+            same: before === after && after === again,
+            readyBefore,
+            readyAfterUnload,
+            readyAtEnd: events.filter((type) => type === "ready").length,
+            reloaded,
+            disposed,
+          };
+        }, [SDK, app.manifest]);
+        assert.ok(outcome.same, "the same edit before unload, after it and after reload");
+        assert.equal(outcome.readyBefore, 1);
+        assert.equal(outcome.readyAfterUnload, 2, "the edit after unload loaded the model again");
+        assert.equal(outcome.readyAtEnd, 3, "reload loaded it once more");
+        assert.equal(outcome.reloaded.device, "wasm");
+        assert.ok(Object.values(outcome.reloaded.dtypes).every((dtype) => dtype === "fp32"));
+        assert.equal(outcome.disposed, "internal");
+        assert.deepEqual(modelFiles(profile.modelRequests), [], "model files came from the store");
+      },
+    );
 
     await t.step("cache: false downloads in the worker and stores nothing", async () => {
       profile.modelRequests.length = 0;
@@ -149,7 +206,11 @@ browserTest({
             if (event.type === "download") downloads.push(event.loaded!);
           },
         });
-        await editor.edit({ image: new ImageData(40, 30), instruction: "make it red", steps: 2 });
+        await editor.edit({
+          image: new ImageData(40, 30),
+          instruction: "make it red",
+          options: { steps: 2 },
+        });
         await editor.dispose();
         const folders: string[] = [];
         for await (const name of (await navigator.storage.getDirectory()).keys()) {

@@ -121,7 +121,11 @@ async function buildAndEdit(
           });
           const pixels = new ImageData(48, 40);
           for (let i = 0; i < pixels.data.length; i += 4) pixels.data.set([200, 40, 40, 255], i);
-          const result = await editor.edit({ image: pixels, instruction: "make it blue", seed: 5 });
+          const result = await editor.edit({
+            image: pixels,
+            instruction: "make it blue",
+            options: { seed: 5 },
+          });
           const bitmap = await createImageBitmap(result.image);
           await editor.dispose();
           return {

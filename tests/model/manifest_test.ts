@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { pathToFileURL } from "node:url";
 import { isEditMGTError } from "../../src/errors/mod.ts";
 import { manifestUrl, parseManifest } from "../../src/model/manifest.ts";
 import { MODEL_BASIC } from "./fixture.ts";
@@ -81,9 +82,21 @@ Deno.test("manifestUrl resolves a folder to its manifest.json and keeps a .json 
   );
 });
 
-Deno.test("a relative model location without a base is refused with invalid_option", () => {
+Deno.test("a path without a base resolves against the working directory, as typed (issue #17)", () => {
+  const cwd = pathToFileURL(`${Deno.cwd()}/`);
+  for (const path of ["models/editmgt-tiny/", "models/editmgt-tiny", "./models/editmgt-tiny"]) {
+    assert.equal(manifestUrl(path).href, new URL("models/editmgt-tiny/manifest.json", cwd).href);
+  }
+  assert.equal(
+    manifestUrl("../shared/my model/manifest.json").href,
+    new URL("../shared/my%20model/manifest.json", cwd).href,
+  );
+  assert.equal(manifestUrl("/srv/models/tiny").href, "file:///srv/models/tiny/manifest.json");
+});
+
+Deno.test("a path with a base of no hierarchy to resolve against is refused with invalid_option", () => {
   assert.throws(
-    () => manifestUrl("models/tiny"),
-    (error) => isEditMGTError(error, "invalid_option"),
+    () => manifestUrl("models/tiny", "data:text/plain,x"),
+    (error) => isEditMGTError(error, "invalid_option") && /is not a URL/.test(error.message),
   );
 });

@@ -4,6 +4,7 @@ import { loadModelComponents } from "../../src/model/components.ts";
 import { createBackend, openLocalModelPackage } from "../../src/model/deno.ts";
 import { type ModelLoadEvent, openModelPackage } from "../../src/model/package.ts";
 import { fetchSource } from "../../src/model/source.ts";
+import { EditPipeline } from "../../src/pipeline/pipeline.ts";
 import { copyModelBasic, editManifest, MODEL_BASIC, spyBackend } from "./fixture.ts";
 import { buildVariantPackage, FAKE_INT8_FOLDER } from "../_shared/variant_package.ts";
 
@@ -325,6 +326,20 @@ Deno.test("a relative path opens with fetch against the working directory (no ba
   const model = await openModelPackage(relative);
   assert.equal(model.manifestUrl.href, new URL("manifest.json", folder).href);
 });
+
+Deno.test(
+  "EditPipeline.load takes a folder path relative to the working directory, as a user types it (issue #17)",
+  sanitizers,
+  async () => {
+    const folder = new URL("../fixtures/tiny-random/", import.meta.url);
+    const pipeline = await EditPipeline.load(`${relativeToCwd(folder)}/`);
+    try {
+      assert.equal(pipeline.manifest.id, "editmgt-tiny-random");
+    } finally {
+      await pipeline.dispose();
+    }
+  },
+);
 
 function relativeToCwd(folder: URL): string {
   const cwd = `${Deno.cwd()}/`;

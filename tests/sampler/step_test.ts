@@ -23,6 +23,7 @@ function run(tokens: number[], logprobs: number[], params: Partial<MaskGitStepPa
       gumbelUniform: new Float32Array(n).fill(0.5),
       holdMap: null,
       lambda: 0,
+      fixHeld: false,
       ...params,
     },
     {

@@ -258,14 +258,36 @@ Deno.test("static folders: demo and SDK files, placeholder when the demo is miss
     const placeholder = await missing.app.request("/");
     assert.equal(placeholder.status, 200);
     assert.match(await placeholder.text(), /EditMGT server/);
-    const noSdk = await missing.app.request("/sdk/mod.js");
-    assert.equal(noSdk.status, 404);
-    assert.match((await noSdk.json()).error.message, /build the SDK/);
   } finally {
     await app.close();
     await missing.app.close();
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("a missing SDK folder: the SDK is built from the package once, on the first requests, and removed at close", async () => {
+  const root = await Deno.makeTempDir({ prefix: "editmgt-no-sdk-" });
+  const { app, logs } = await routesApp({ static: { sdk: `${root}/sdk` } });
+  let outdir = "";
+  try {
+    const [page, worker] = await Promise.all([
+      app.request("/sdk/mod.js"),
+      app.request("/sdk/worker.js"),
+    ]);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type")!, /^application\/javascript/);
+    assert.match(await page.text(), /as createEditor/);
+    assert.equal(worker.status, 200);
+    await worker.body?.cancel();
+    assert.equal(logs.filter((record) => record.msg === "building the SDK").length, 1);
+    outdir = String(logs.find((record) => record.msg === "SDK built")?.outdir);
+    assert.ok((await Deno.stat(`${outdir}/mod.js`)).isFile);
+  } finally {
+    await app.close();
+  }
+  await assert.rejects(Deno.stat(outdir), Deno.errors.NotFound, "the built folder is removed");
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(root)), [], "the configured folder stays");
+  await Deno.remove(root);
 });
 
 Deno.test("GET /openapi.json: every route, schemas generated from the shared ones", async () => {

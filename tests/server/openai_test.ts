@@ -16,6 +16,7 @@ const PUBLIC_URL = "https://edits.example/api";
 
 Deno.test("the openai client edits images through the compatible endpoint", async (t) => {
   const server = await startServer({ publicUrl: PUBLIC_URL });
+  const keyed = await startServer({ apiKeys: ["secret"], worker: false });
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "x", maxRetries: 0 });
   try {
     await t.step("b64_json: one edited image of the source size", async () => {
@@ -81,6 +82,62 @@ Deno.test("the openai client edits images through the compatible endpoint", asyn
       assert.match(error.message, /corrupt image|too few/);
     });
 
+    await t.step("n up to 10, as OpenAI allows, and usage with zero counts", async () => {
+      const response = await client.images.edit({
+        image: await toFile(png, "source.png", { type: "image/png" }),
+        prompt: "make the red square blue",
+        n: 10,
+        // @ts-expect-error: our extension field, as JSON text (few steps keep the test short)
+        options: JSON.stringify({ steps: 1, seed: 20 }),
+      });
+      OpenAIImagesResponseSchema.parse(response);
+      assert.equal(response.data?.length, 10);
+      assert.deepEqual(response.usage, {
+        input_tokens: 0,
+        input_tokens_details: { image_tokens: 0, text_tokens: 0 },
+        output_tokens: 0,
+        total_tokens: 0,
+      });
+    });
+
+    await t.step("errors carry OpenAI's type and param: n over 10, an opaque mask", async () => {
+      const tooMany = await client.images.edit({
+        image: await toFile(png, "source.png", { type: "image/png" }),
+        prompt: "make the red square blue",
+        n: 11,
+      }).catch((error) => error);
+      assert.ok(tooMany instanceof OpenAI.BadRequestError, String(tooMany));
+      assert.equal(tooMany.type, "invalid_request_error");
+      assert.equal(tooMany.param, "n");
+      assert.equal(tooMany.code, "invalid_option");
+      assert.match(tooMany.message, /\[1, 10\]/);
+
+      const opaque = sourceImage();
+      for (let i = 3; i < opaque.data.length; i += 4) opaque.data[i] = 255;
+      const masked = await client.images.edit({
+        image: await toFile(png, "source.png", { type: "image/png" }),
+        mask: await toFile(await encodeImage(opaque), "mask.png", { type: "image/png" }),
+        prompt: "make the red square blue",
+      }).catch((error) => error);
+      assert.ok(masked instanceof OpenAI.BadRequestError, String(masked));
+      assert.equal(masked.type, "invalid_request_error");
+      assert.equal(masked.param, "mask");
+      assert.equal(masked.code, "invalid_input");
+      assert.match(masked.message, /fully opaque.*transparent pixels \(alpha 0\) mark the area/);
+
+      const unauthorized = await new OpenAI({
+        baseURL: `${keyed.url}/v1`,
+        apiKey: "wrong",
+        maxRetries: 0,
+      }).images.edit({
+        image: await toFile(png, "source.png", { type: "image/png" }),
+        prompt: "make the red square blue",
+      }).catch((error) => error);
+      assert.ok(unauthorized instanceof OpenAI.AuthenticationError, String(unauthorized));
+      assert.equal(unauthorized.type, "authentication_error");
+      assert.equal(unauthorized.param, null);
+    });
+
     await t.step(
       "the transparent pixels of the image itself mark the region without a mask",
       async () => {
@@ -116,5 +173,6 @@ Deno.test("the openai client edits images through the compatible endpoint", asyn
     );
   } finally {
     await server.close();
+    await keyed.close();
   }
 });

@@ -73,7 +73,7 @@ export function jobEvents(
             seed,
             width,
             height,
-            urls: jobUrls(id, options.publicUrl),
+            urls: jobUrls(id, options.urlBase),
           });
         } else if (job.status === "failed" || job.status === "cancelled") {
           await send("failed", { id, error: job.error });

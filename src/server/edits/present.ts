@@ -10,8 +10,8 @@ import type { JobSnapshot } from "../jobs/watch.ts";
 import type { JobResultMaps } from "../jobs/types.ts";
 
 /**
- * The URLs of job `id`: absolute under `base` (the configured public URL), or paths when
- * `base` is "".
+ * The URLs of job `id` under `base` (the resolved `urlBase`): absolute under the public URL,
+ * else paths under the base path, else paths from the root.
  */
 export function jobUrls(id: string, base: string): JobUrls {
   const self = `${base}/v1/edits/${id}`;

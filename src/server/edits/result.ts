@@ -90,7 +90,7 @@ export async function resultResponse(
   size?: Size,
 ): Promise<Response> {
   assertCompleted(job);
-  const base = services.options.publicUrl;
+  const base = services.options.urlBase;
   const seconds = Math.max(0, Math.floor(((job.expiresAt ?? 0) - services.store.now()) / 1000));
   c.header("Cache-Control", `private, max-age=${seconds}`);
   c.header("X-Edit-Seed", String(job.result!.seed));

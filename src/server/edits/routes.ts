@@ -244,7 +244,7 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
       if (finished && isFinal(finished.status)) return errorResponse(c, jobError(finished));
     }
     const snapshot = await readSnapshot(s.store, job.id);
-    const view = jobView(snapshot ?? { job, progress: null, position: null }, s.options.publicUrl);
+    const view = jobView(snapshot ?? { job, progress: null, position: null }, s.options.urlBase);
     c.header("Location", view.urls.self);
     return c.json(view, 202);
   });
@@ -254,7 +254,7 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
     const job = await findJob(s, c.req.param("id"));
     const snapshot = await readSnapshot(s.store, job.id) ?? { job, progress: null, position: null };
     const maps = job.status === "completed" ? await s.store.resultMaps(job.id) : null;
-    return c.json(jobView(snapshot, s.options.publicUrl, maps));
+    return c.json(jobView(snapshot, s.options.urlBase, maps));
   });
 
   serve(app, EVENTS, async (c) => {
@@ -270,7 +270,7 @@ export function editRoutes(services: ServicesGetter): Hono<ServerEnv> {
     s.log({ level: "info", msg: "cancel requested", requestId: c.get("requestId"), job: job.id });
     const snapshot = await readSnapshot(s.store, job.id) ??
       { job: cancelled, progress: null, position: null };
-    const view = jobView(snapshot, s.options.publicUrl);
+    const view = jobView(snapshot, s.options.urlBase);
     return c.json(view, isFinal(snapshot.job.status) ? 200 : 202);
   });
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { EditMGTError } from "../../errors/mod.ts";
 import { decodeImage, encodeImage } from "../../image/codec.ts";
 import { sizeMismatch } from "../../image/errors.ts";
 import { resizeImage } from "../../image/resize.ts";
@@ -81,6 +82,14 @@ async function alphaMask(task: AlphaMaskTask): Promise<Uint8Array | null> {
   const mask = await decodeImage(task.mask, options);
   if (mask.width !== image.width || mask.height !== image.height) {
     throw sizeMismatch("the mask", image, mask);
+  }
+  if (!hasTransparentPixel(mask)) {
+    throw new EditMGTError(
+      "invalid_input",
+      "the mask is fully opaque, so it marks nothing to edit: here, as in OpenAI's endpoint, " +
+        "the mask's transparent pixels (alpha 0) mark the area to edit",
+      { details: { field: "mask" } },
+    );
   }
   return await encodeImage(maskFromAlpha(mask));
 }

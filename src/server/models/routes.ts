@@ -96,19 +96,25 @@ export interface ModelListEntry {
   license: string;
   /** Pixels the model works at. */
   resolution: { width: number; height: number };
-  /** Path of the manifest on this server. */
+  /**
+   * URL of the manifest on this server: under the public URL when one is configured, else a
+   * path (under the base path).
+   */
   manifest: string;
 }
 
-/** The `GET /v1/models` entry of `model`. */
-export function modelListEntry(model: ServedModel): ModelListEntry {
+/**
+ * The `GET /v1/models` entry of `model`, its manifest URL under `base` (the resolved
+ * `urlBase`: the public URL, the base path, or "").
+ */
+export function modelListEntry(model: ServedModel, base: string): ModelListEntry {
   return {
     id: model.id,
     object: "model",
     version: model.manifest.version,
     license: model.manifest.license,
     resolution: model.manifest.resolution,
-    manifest: `/models/${encodeURIComponent(model.id)}/manifest.json`,
+    manifest: `${base}/models/${encodeURIComponent(model.id)}/manifest.json`,
   };
 }
 
@@ -128,8 +134,9 @@ export function modelRoutes(services: ServicesGetter): Hono<ServerEnv> {
   };
 
   serve(app, LIST, async (c) => {
-    const { models } = await services();
-    return c.json({ object: "list", data: [...models.values()].map(modelListEntry) });
+    const { models, options } = await services();
+    const data = [...models.values()].map((model) => modelListEntry(model, options.urlBase));
+    return c.json({ object: "list", data });
   });
   serve(app, MODEL, manifest);
   serve(app, MANIFEST, manifest);

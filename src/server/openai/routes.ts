@@ -87,11 +87,10 @@ export const openAIErrorFormat: MiddlewareHandler<ServerEnv> = async (c, next) =
       ...(error.details === undefined ? {} : { details: error.details }),
     },
   };
-  answer.headers.delete("content-length");
-  c.res = new Response(JSON.stringify(body), {
-    status: answer.status,
-    headers: { "content-type": "application/json" },
-  });
+  const headers = new Headers(answer.headers);
+  headers.delete("content-length");
+  c.res = undefined;
+  c.res = new Response(JSON.stringify(body), { status: answer.status, headers });
 };
 
 /** A validated request. */
@@ -267,7 +266,7 @@ async function imagesResponse(
     if (fields.response_format === "url") {
       const query = new URLSearchParams({ format: fields.output_format });
       if (size) query.set("size", `${size.width}x${size.height}`);
-      const url = `${services.options.publicUrl}/v1/edits/${job.id}/result?${query}`;
+      const url = `${services.options.urlBase}/v1/edits/${job.id}/result?${query}`;
       data.push({ url, revised_prompt: prompt });
     } else {
       const bytes = await resultImage(
@@ -301,6 +300,7 @@ const IMAGES_EDIT = {
   path: "/v1/images/edits",
   access: "edit",
   submission: true,
+  errorFormat: openAIErrorFormat,
   doc: {
     summary: "OpenAI-compatible image edit",
     requestBody: {

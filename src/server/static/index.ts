@@ -1,6 +1,6 @@
 /**
  * Static folders: the demo page at `/` (examples/web) and the built browser SDK at `/sdk/`
- * (dist/sdk). A request path is decoded, split into segments, and refused when a segment is
+ * (dist/sdk, built on demand when missing: see ./sdk.ts). A request path is decoded, split into segments, and refused when a segment is
  * empty-named, hidden (`.`-prefixed, which covers `.` and `..`) or holds a backslash, NUL or
  * colon; the resolved real path must still lie inside the folder (no symlink escapes). When the
  * demo folder is missing, `/` answers a small placeholder page.
@@ -15,6 +15,7 @@ import { notFound } from "../errors.ts";
 import { respondWithRepresentation } from "../models/respond.ts";
 import type { StaticOptions } from "../options.ts";
 import { type RouteSpec, serve } from "../route.ts";
+import type { SdkBuild } from "./sdk.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -76,21 +77,17 @@ export async function isDirectory(folder: string): Promise<boolean> {
   }
 }
 
-/**
- * Answers `relativePath` from `root` with `headers`, or throws `not_found` (with `hint` in the
- * message).
- */
+/** Answers `relativePath` from `root` with `headers`, or throws `not_found`. */
 export async function serveFromFolder(
   c: Context<ServerEnv>,
   root: string,
   relativePath: string,
   headers: Record<string, string>,
-  hint = "",
 ): Promise<Response> {
   const relative = safeRelativePath(relativePath);
   const file = relative === null ? null : await resolveInside(root, relative);
   if (file === null) {
-    throw new EditMGTError("not_found", `no file ${c.req.path} here${hint}`);
+    throw new EditMGTError("not_found", `no file ${c.req.path} here`);
   }
   const stat = await Deno.stat(file);
   const extension = file.slice(file.lastIndexOf(".") + 1).toLowerCase();
@@ -103,21 +100,42 @@ export async function serveFromFolder(
   }, headers);
 }
 
-/** The page `/` answers while examples/web is missing. */
-export const PLACEHOLDER_PAGE = `<!doctype html>
+/**
+ * The page `/` answers while examples/web is missing, its links under `base` (the resolved
+ * `urlBase`: the public URL, the base path, or "").
+ */
+export function placeholderPage(base: string): string {
+  const href = (path: string) => escapeHtml(`${base}${path}`);
+  return `<!doctype html>
 <html lang="en">
 <meta charset="utf-8">
 <title>EditMGT server</title>
 <h1>EditMGT server</h1>
 <p>The demo page is not here yet (examples/web). The API is:</p>
 <ul>
-  <li><a href="/v1/models">GET /v1/models</a>: models, with their manifests and files under /models/</li>
+  <li><a href="${
+    href("/v1/models")
+  }">GET /v1/models</a>: models, with their manifests and files under /models/</li>
   <li>POST /v1/edits: edit an image (multipart: image, instruction, options)</li>
   <li>POST /v1/images/edits: the OpenAI-compatible image edit</li>
-  <li><a href="/openapi.json">GET /openapi.json</a>: the whole API</li>
+  <li><a href="${href("/openapi.json")}">GET /openapi.json</a>: the whole API</li>
+  <li><a href="${href("/sdk/mod.js")}">GET /sdk/mod.js</a>: the browser SDK</li>
 </ul>
 </html>
 `;
+}
+
+/** `text` with the characters HTML gives a meaning escaped. */
+function escapeHtml(text: string): string {
+  const entities: Record<string, string> = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#39;",
+  };
+  return text.replace(/[&<>"']/g, (character) => entities[character]);
+}
 
 /** `GET /sdk/*`: the browser SDK, loadable from any page. */
 const SDK = { method: "GET", path: "/sdk/*", access: "public" } as const satisfies RouteSpec;
@@ -130,20 +148,25 @@ const WEB = { method: "GET", path: "/*", access: "same-origin" } as const satisf
 export const STATIC_ROUTES: readonly RouteSpec[] = [SDK, HOME, WEB];
 
 /**
- * The static routes: `/sdk/*` from the SDK folder, `/` and every other unmatched GET from the
- * demo folder (the placeholder page at `/` when it is missing).
+ * The static routes: `/sdk/*` from the SDK folder (from `sdkBuild`'s folder while that is
+ * missing), `/` and every other unmatched GET from the demo folder (the placeholder page at `/`,
+ * its links under `base`, when it is missing).
  */
-export function staticRoutes(folders: Required<StaticOptions>): Hono<ServerEnv> {
+export function staticRoutes(
+  folders: Required<StaticOptions>,
+  base: string,
+  sdkBuild: SdkBuild,
+): Hono<ServerEnv> {
   const { web, sdk } = folders;
   const app = new Hono<ServerEnv>();
   const sdkHeaders = { ...ISOLATION_HEADERS, "Cross-Origin-Resource-Policy": "cross-origin" };
-  serve(app, SDK, (c) => {
-    const path = c.req.path.slice("/sdk/".length);
-    return serveFromFolder(c, sdk, path, sdkHeaders, " (build the SDK: deno task build:sdk)");
+  serve(app, SDK, async (c) => {
+    const folder = await isDirectory(sdk) ? sdk : await sdkBuild.folder();
+    return await serveFromFolder(c, folder, c.req.path.slice("/sdk/".length), sdkHeaders);
   });
   serve(app, HOME, async (c) => {
     if (await isDirectory(web)) return await serveFromFolder(c, web, "", ISOLATION_HEADERS);
-    return c.html(PLACEHOLDER_PAGE, 200, ISOLATION_HEADERS);
+    return c.html(placeholderPage(base), 200, ISOLATION_HEADERS);
   });
   serve(app, WEB, (c) => {
     if (/^\/(v1|models|sdk)\//.test(c.req.path)) return notFound(c);
