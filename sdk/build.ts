@@ -26,6 +26,8 @@ export interface BuildReport {
   files: { name: string; bytes: number }[];
 }
 
+import { firstLoad } from "./first_load.ts";
+
 const REPOSITORY = new URL("../", import.meta.url);
 const ENTRIES = ["sdk/mod.ts", "sdk/worker.js"];
 /** A WebAssembly file name in quotes, as bundled code refers to the files it loads. */
@@ -120,4 +122,10 @@ if (import.meta.main) {
   const { outdir, files } = await buildSdk(Deno.args[0] ? { outdir: Deno.args[0] } : {});
   const total = files.reduce((sum, file) => sum + file.bytes, 0);
   console.log(`wrote ${files.length} files (${(total / 1e6).toFixed(1)} MB) to ${outdir}`);
+  const first = await firstLoad(outdir);
+  console.log(
+    `first load (mod.js and its static imports): ${first.files.length} files, ${
+      (first.bytes / 1e3).toFixed(1)
+    } kB`,
+  );
 }

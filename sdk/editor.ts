@@ -16,7 +16,12 @@ import type { WasmBackendOptions } from "../src/model/backends/wasm.ts";
 import type { BrowserDevice } from "../src/schema/devices.ts";
 import { checkEditInputFields } from "../src/schema/request.ts";
 import { describeDtypes, type DtypeRequest, dtypesOf } from "../src/model/variants.ts";
-import type { EditInput, EditLocalization, EditProgress, MaskSource } from "../src/pipeline/types.ts";
+import type {
+  EditInput,
+  EditLocalization,
+  EditProgress,
+  MaskSource,
+} from "../src/pipeline/types.ts";
 import type { ComponentDtype, Manifest } from "../src/schema/manifest.ts";
 import { type ModelCache, modelCache } from "./cache.ts";
 import { downloadModelFiles } from "./download.ts";
@@ -378,7 +383,11 @@ async function withVerifiedFiles(
  */
 function startEngine(
   model: ModelPackage,
-  settings: { device: BrowserDevice; dtype: Record<string, ComponentDtype>; memory?: MemoryRequest },
+  settings: {
+    device: BrowserDevice;
+    dtype: Record<string, ComponentDtype>;
+    memory?: MemoryRequest;
+  },
   store: EntryStore | null,
   options: EditorOptions,
 ): Engine {

@@ -30,7 +30,7 @@ export interface EditorResult {
   imageData: ImageData;
   /** The seed that produced it; pass it back to repeat the edit. */
   seed: number;
-  /** The localization map on the transformer grid, values in [0, 1], with the lambda used. */
+  /** The localization map (see `EditLocalization`), values in [0, 1], with the lambda used. */
   localization: EditLocalization;
   /** VQ-grid tokens the edit was allowed to change (1) or kept from the source (0). */
   mask: GridMap<Uint8Array>;

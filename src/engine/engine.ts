@@ -10,7 +10,7 @@
 
 import { EditMGTError } from "../errors/mod.ts";
 import type { DeviceName } from "../model/backend.ts";
-import { manifestUrl } from "../model/manifest.ts";
+import { manifestUrl } from "../model/location.ts";
 import type { BackendFactory, BackendOptions } from "../model/select.ts";
 import type { FileSource } from "../model/source.ts";
 import type { MemoryRequest } from "../model/memory.ts";

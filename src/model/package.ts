@@ -12,7 +12,8 @@ import type {
   ManifestComponent,
   ManifestFileParts,
 } from "../schema/manifest.ts";
-import { manifestUrl, parseManifest } from "./manifest.ts";
+import { manifestUrl } from "./location.ts";
+import { parseManifest } from "./manifest.ts";
 import { fetchSource, type FileSource } from "./source.ts";
 import { baseDtype, offeredDtypes } from "./variants.ts";
 import { verifyFile } from "./verify.ts";

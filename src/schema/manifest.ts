@@ -17,7 +17,6 @@ export {
   MANIFEST_FORMAT,
 } from "./manifest_names.ts";
 
-
 const positiveInt = z.int().positive();
 const nonNegativeInt = z.int().nonnegative();
 
@@ -54,7 +53,6 @@ export interface ManifestFileParts {
   sha256: string[];
 }
 
-
 /** Devices a manifest can name: every `DeviceName` (see `DEVICE_NAMES`). */
 export type ManifestDevice = DeviceName;
 
@@ -74,7 +72,6 @@ export interface ManifestVariant {
   /** Bytes of the largest single tensor (initializer) of these files, when known. */
   maxTensorBytes?: number;
 }
-
 
 /** One component of a model: an ONNX graph with its external data, or a tokenizer. */
 export interface ManifestComponent {
@@ -207,7 +204,6 @@ const ManifestFileSchema = z.strictObject({
     });
   }
 });
-
 
 const ComponentDtypeSchema = z.enum(COMPONENT_DTYPES);
 const peakBytes = positiveInt.optional().describe(

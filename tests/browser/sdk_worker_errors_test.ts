@@ -64,18 +64,21 @@ Deno.test({
       });
 
       for (const fault of [{ kind: "html" }, { kind: "status", status: 404 }] as const) {
-        await t.step(`a worker script answered with ${fault.kind === "html" ? "an HTML page" : "404"}`, async () => {
-          page.faults.set("/sdk/worker.js", fault);
-          try {
-            const outcome = await failure(page.url);
-            console.log(outcome);
-            assert.equal(outcome.code, "worker_failed", JSON.stringify(outcome));
-            assert.doesNotMatch(outcome.message, /undefined/);
-            assert.match(outcome.message, new RegExp(`${page.url.origin}/sdk/worker\\.js`));
-          } finally {
-            page.faults.delete("/sdk/worker.js");
-          }
-        });
+        await t.step(
+          `a worker script answered with ${fault.kind === "html" ? "an HTML page" : "404"}`,
+          async () => {
+            page.faults.set("/sdk/worker.js", fault);
+            try {
+              const outcome = await failure(page.url);
+              console.log(outcome);
+              assert.equal(outcome.code, "worker_failed", JSON.stringify(outcome));
+              assert.doesNotMatch(outcome.message, /undefined/);
+              assert.match(outcome.message, new RegExp(`${page.url.origin}/sdk/worker\\.js`));
+            } finally {
+              page.faults.delete("/sdk/worker.js");
+            }
+          },
+        );
       }
     } finally {
       await profile.close();

@@ -133,8 +133,10 @@ Deno.test("mounted under /editmgt of a parent Hono app, every URL the server ret
       const page = await read(await follow(`${BASE}/`));
       const links = [...page.matchAll(/href="([^"]+)"/g)].map(([, href]) => href);
       assert.deepEqual(links, [`${BASE}/v1/models`, `${BASE}/openapi.json`, `${BASE}/sdk/mod.js`]);
-      for (const link of links) await read(await follow(link));
-      assert.equal(await preflightOrigin(parent, `${BASE}/sdk/mod.js`, "GET"), "*");
+      for (const link of links) {
+        await read(await follow(link));
+        assert.equal(await preflightOrigin(parent, link, "GET"), "*", `${name}: CORS of ${link}`);
+      }
 
       assert.equal(await (await through(parent, "/")).text(), "the parent's own page");
       assert.ok(!seen.some((text) => text.includes(FORGED)), `${name}: the forged Host came back`);

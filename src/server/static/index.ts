@@ -1,9 +1,10 @@
 /**
  * Static folders: the demo page at `/` (examples/web) and the built browser SDK at `/sdk/`
- * (dist/sdk, built on demand when missing: see ./sdk.ts). A request path is decoded, split into segments, and refused when a segment is
- * empty-named, hidden (`.`-prefixed, which covers `.` and `..`) or holds a backslash, NUL or
- * colon; the resolved real path must still lie inside the folder (no symlink escapes). When the
- * demo folder is missing, `/` answers a small placeholder page.
+ * (dist/sdk, built on demand when missing: see ./sdk.ts). A request path is decoded, split
+ * into segments, and refused when a segment is empty-named, hidden (`.`-prefixed, which covers
+ * `.` and `..`) or holds a backslash, NUL or colon; the resolved real path must still lie inside
+ * the folder (no symlink escapes). When the demo folder is missing, `/` answers a small
+ * placeholder page.
  *
  * @module
  */

@@ -1,9 +1,9 @@
 /**
  * The browser SDK bundle served at `/sdk/`: the configured folder (`static.sdk`, default
  * dist/sdk) when it is there, else a bundle built on the first request from the package's own
- * sources (sdk/build.ts, Deno's bundler, in a process of its own) into a temporary folder, which `close`
- * removes. So a server started without `deno task build:sdk` (or from an installed copy of the
- * package) still serves the SDK, once the build has run (a few seconds).
+ * sources (sdk/build.ts, Deno's bundler, in a process of its own) into a temporary folder,
+ * which `close` removes. So a server started without `deno task build:sdk` (or from a copy of
+ * the package on disk) still serves the SDK, once the build has run (a few seconds).
  *
  * The build needs the package's files on disk and `--allow-run` (it runs `deno bundle`),
  * `--allow-read` and `--allow-write`. A package loaded from JSR is read over https and cannot be
