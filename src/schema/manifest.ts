@@ -3,7 +3,6 @@ import type { Schema } from "./schema.ts";
 import { DEVICE_NAMES, type DeviceName } from "./devices.ts";
 import {
   COMPONENT_DTYPES,
-  COMPONENT_KINDS,
   type ComponentDtype,
   type ComponentKind,
   MANIFEST_FORMAT,

@@ -83,7 +83,13 @@ for (const parity of golden.cases) {
         instruction: parity.instruction,
         mask: parity.mask &&
           { width: grid.width, height: grid.height, data: Uint8Array.from(parity.mask) },
-        options: { ...parity.options, negativePrompt: parity.negativePrompt },
+        // The torch reference is upstream's sampler: the attention map, held tokens scheduled.
+        options: {
+          mapSource: "attention",
+          heldTokens: "scheduled",
+          ...parity.options,
+          negativePrompt: parity.negativePrompt,
+        },
       });
 
       // Prompt features are cached per text: an earlier case may have encoded these prompts.

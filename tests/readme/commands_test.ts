@@ -159,7 +159,10 @@ async function startServer(command: string, port: number, kvDir: string): Promis
 }
 
 /** Submits an edit of `image` to `server` and waits for it to complete; returns its id. */
-async function completedJob(server: RunningServer, image: Uint8Array): Promise<string> {
+async function completedJob(
+  server: RunningServer,
+  image: Uint8Array<ArrayBuffer>,
+): Promise<string> {
   const form = new FormData();
   form.append("image", new Blob([image], { type: "image/png" }), "in.png");
   form.append("instruction", "make the red circle blue");
