@@ -19,7 +19,11 @@ import { readServerEvents } from "./sse.ts";
 
 /** Where and how the remote device sends edits. */
 export interface RemoteOptions {
-  /** Base URL of the edit API; default the origin the manifest came from. */
+  /**
+   * Base URL of the edit API; default the server the manifest came from: the path before
+   * `/models/<id>/` of a manifest the edge server serves (so a server mounted under a path of
+   * its app is found there), else the manifest's origin.
+   */
   url?: string | URL;
   /** Model id on the server; default the manifest's `id`. */
   model?: string;
@@ -30,6 +34,23 @@ export interface RemoteOptions {
 /** The links of a job, as the server answers them (the wire format of `src/schema/job.ts`). */
 type JobLinks = JobUrls;
 
+/**
+ * The edit API's base URL for a manifest the edge server serves (`<base>/models/<id>/manifest.json`),
+ * else the manifest's origin.
+ *
+ * @example
+ * ```ts
+ * import { apiBase } from "./remote.ts";
+ *
+ * console.log(apiBase(new URL("https://a.example/editmgt/models/tiny/manifest.json")));
+ * // "https://a.example/editmgt/"
+ * ```
+ */
+export function apiBase(manifest: URL): string {
+  const served = manifest.pathname.match(/^(.*\/)models\/[^/]+\/manifest\.json$/);
+  return new URL(served ? served[1] : "/", manifest).href;
+}
+
 /** How often the event stream may drop before the edit fails. */
 const MAX_RECONNECTS = 3;
 
@@ -37,7 +58,9 @@ const MAX_RECONNECTS = 3;
 export function createRemoteEditor(context: EditorContext): Editor {
   const { model, options } = context;
   const remote = options.remote ?? {};
-  const base = new URL(remote.url ?? "/", model.manifestUrl);
+  const given = new URL(remote.url ?? apiBase(model.manifestUrl), model.manifestUrl);
+  // A folder: "v1/edits" resolves under it, with or without the caller's trailing slash.
+  const base = new URL(given.pathname.endsWith("/") ? given : `${given.href}/`);
   const modelId = remote.model ?? model.manifest.id;
   const headers: Record<string, string> = remote.apiKey
     ? { authorization: `Bearer ${remote.apiKey}` }

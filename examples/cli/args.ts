@@ -145,9 +145,10 @@ export function parseCommand(args: readonly string[]): ParsedCommand {
     const flags = positionals.filter((arg) => /^--?[a-zA-Z]/.test(arg));
     if (flags.length > 0) {
       throw new UsageError(
-        `${flags.join(", ")} came after a "--" and so were read as arguments, not options: ` +
-          `put the "--" right after the task name and every option after it, as in ` +
-          `deno task edit -- <input> "<instruction>" -o <output> ${flags[0]} ...`,
+        `${flags.join(", ")} came after a second "--" and so were read as arguments, not ` +
+          `options (options written between the task name and "--" are passed on with it): ` +
+          `write one "--", right after the task name, and every option after it, as in ` +
+          `deno task edit -- <input> "<instruction>" [options]`,
       );
     }
     throw new UsageError(

@@ -131,7 +131,9 @@ ${rows.join("\n")}
 
 ## Recommended defaults
 
-**${best.name}**: map ${mapText(best.config)}, lambda ${lambdaText(best.config.lambda)}, composite ${
+**${best.name}**: map ${mapText(best.config)}, lambda ${
+    lambdaText(best.config.lambda)
+  }, composite ${
     best.composite ? "on" : "off"
   }. It has the highest strict success of every row (ties: success, then leakage), i.e. the most
 edits that are right *and* leave the rest of the image alone.${comparison}
@@ -248,7 +250,9 @@ export function lambdaPlot(results: readonly ConfigResult[]): string {
   }
   const legend = [
     `<text x="${PLOT.left}" y="22" font-weight="bold">Edit success (solid, left) and leakage (dashed, right) vs lambda</text>`,
-    `<text x="${PLOT.left}" y="${HEIGHT - 12}" fill="${COLORS.attention}">blue: attention map</text>`,
+    `<text x="${PLOT.left}" y="${
+      HEIGHT - 12
+    }" fill="${COLORS.attention}">blue: attention map</text>`,
     `<text x="${PLOT.left + 150}" y="${
       HEIGHT - 12
     }" fill="${COLORS.change}">red: change map, held fixed</text>`,

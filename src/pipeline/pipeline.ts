@@ -238,7 +238,8 @@ export class EditPipeline {
 
   /**
    * The localization map of an edit before it is made: runs the first decoding step only and
-   * returns its map on the transformer grid, with the lambda that region hold would use.
+   * returns its map (the change map on the VQ token grid, or the attention map on the transformer
+   * grid; option `mapSource`), with the lambda that region hold would use.
    */
   previewRegion(input: EditInput, call: EditCallOptions = {}): Promise<EditLocalization> {
     return this.#exclusive(call.signal, () => this.#previewRegion(input, call.signal));

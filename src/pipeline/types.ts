@@ -84,7 +84,7 @@ export interface EditResult {
   image: RgbaImage;
   /** The seed that produced it (the given one or the random one that was drawn). */
   seed: number;
-  /** The last step's localization map (transformer grid). */
+  /** The map region hold used: the first step's change map or the last step's attention map. */
   localization: EditLocalization;
   /**
    * Tokens on the VQ grid that the edit changed (1) or kept from the source (0), over the model's

@@ -186,8 +186,12 @@ function useMiddleware(app: Hono<ServerEnv>, options: ResolvedServerOptions, log
       exposeHeaders: EXPOSED_HEADERS,
       maxAge: 600,
     });
-  for (const route of ROUTES) {
-    if (route.errorFormat !== undefined) app.use(route.path, route.errorFormat);
+  for (const { path, errorBody } of ROUTES) {
+    if (errorBody === undefined) continue;
+    app.use(path, async (c, next) => {
+      c.set("errorBody", errorBody);
+      await next();
+    });
   }
   const publicPaths = withAccess("public");
   const editPaths = withAccess("edit");

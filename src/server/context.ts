@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { EditMGTError } from "../errors/mod.ts";
+
 /** What `Deno.serve(app.fetch)` passes as the second argument (Hono's `c.env`). */
 export interface ServerBindings {
   /** The peer's address (absent with `app.request`). */
@@ -21,6 +23,8 @@ export interface ServerVariables {
   body?: Uint8Array;
   /** The stable error code of an error response, for the request log. */
   errorCode?: string;
+  /** The body of this route's error answers, when not the package's own (`RouteSpec.errorBody`). */
+  errorBody?: (error: EditMGTError) => unknown;
 }
 
 /** The server's Hono environment. */

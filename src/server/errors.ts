@@ -15,7 +15,8 @@ import type { Logger } from "./logging/index.ts";
 
 /**
  * Answers `error` as JSON with its status, `Retry-After` when its details carry `retryAfter`
- * seconds, and any extra headers.
+ * seconds, and any extra headers; the body is the package's, or the route's own format (the
+ * `errorBody` a route of the route table names).
  */
 export function errorResponse(
   c: Context<ServerEnv>,
@@ -26,7 +27,8 @@ export function errorResponse(
   const retryAfter = error.details?.retryAfter;
   if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
-  return c.json(error.toJSON(), error.status as ContentfulStatusCode);
+  const body = c.get("errorBody")?.(error) ?? error.toJSON();
+  return c.json(body, error.status as ContentfulStatusCode);
 }
 
 /** Longest piece of client text (an id, a field name, a path) repeated in errors and logs. */

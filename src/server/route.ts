@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { Env, Handler, Hono, MiddlewareHandler } from "hono";
+import type { Env, Handler, Hono } from "hono";
+import type { EditMGTError } from "../errors/mod.ts";
 
 /**
  * Who may call a route:
@@ -46,10 +47,10 @@ export interface RouteSpec {
   /** It queues work: the rate limit applies and its body is read (bounded) before the handler. */
   readonly submission?: boolean;
   /**
-   * Rewrites the route's error answers, its middleware's included (API keys, limits), into the
-   * route's own error body; absent: the package's `{ error: { code, message, details } }`.
+   * The body of the route's error answers, its middleware's included (API keys, limits); absent:
+   * the package's `{ error: { code, message, details } }`.
    */
-  readonly errorFormat?: MiddlewareHandler;
+  readonly errorBody?: (error: EditMGTError) => unknown;
   /** Its operation in the OpenAPI document; absent for pages and static files. */
   readonly doc?: RouteDoc;
 }

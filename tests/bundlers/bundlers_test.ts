@@ -20,10 +20,11 @@ const path = (url: URL) => decodeURIComponent(url.pathname).replace(/\/$/, "");
 const MODEL = path(new URL(`../../${MODEL_DIR}/`, import.meta.url));
 const MANIFEST = "/models/tiny-random/manifest.json";
 
-const installed = (bin: string) => Deno.stat(new URL(`node_modules/.bin/${bin}`, APP)).then(
-  () => true,
-  () => false,
-);
+const installed = (bin: string) =>
+  Deno.stat(new URL(`node_modules/.bin/${bin}`, APP)).then(
+    () => true,
+    () => false,
+  );
 const packagesMissing = (await installed("vite")) && (await installed("esbuild"))
   ? null
   : "tests/bundlers/app lacks its npm packages (run: npm ci --prefix tests/bundlers/app)";

@@ -8,8 +8,8 @@ Deno.test("options after a second '--' are named as misplaced options, not count
     () => parseCommand(["-q", "--", "in.png", "make it blue", "-o", "out.png", "--seed", "7"]),
     (error) =>
       error instanceof UsageError &&
-      error.message.includes('-o, --seed came after a "--"') &&
-      error.message.includes('put the "--" right after the task name'),
+      error.message.includes('-o, --seed came after a second "--"') &&
+      error.message.includes('write one "--", right after the task name'),
   );
 });
 
@@ -31,5 +31,5 @@ Deno.test("`deno task edit -q -- ...` says that the flag order is the problem", 
   }).output();
   const stderr = new TextDecoder().decode(output.stderr);
   assert.equal(output.code, 2, stderr);
-  assert.match(stderr, /-o came after a "--" and so were read as arguments, not options/);
+  assert.match(stderr, /-o came after a second "--" and so were read as arguments, not options/);
 });

@@ -21,7 +21,8 @@ Deno.test({
     assert.equal(result.image.data.length, 50 * 37 * 4);
     assert.deepEqual([result.mask.width, result.mask.height], [16, 16]);
     assert.ok(result.mask.data.every((flag) => flag === 0 || flag === 1));
-    assert.deepEqual([result.localization.width, result.localization.height], [8, 8]);
+    // The default map is the change map, on the VQ token grid.
+    assert.deepEqual([result.localization.width, result.localization.height], [16, 16]);
     assert.ok(result.localization.data.every((value) => value >= 0 && value <= 1));
     assert.ok(result.localization.lambda >= 0 && result.localization.lambda <= 1);
     const { textMs, encodeMs, stepsMs, decodeMs, compositeMs, totalMs } = result.timings;
@@ -199,8 +200,8 @@ Deno.test({
     const before = stepFeeds().length;
     const region = await pipeline.previewRegion({ image: source, instruction });
     assert.equal(stepFeeds().length - before, 1);
-    assert.deepEqual([region.width, region.height], [8, 8]);
-    assert.equal(region.data.length, 64);
+    assert.deepEqual([region.width, region.height], [16, 16]);
+    assert.equal(region.data.length, vqTokens);
     assert.ok(region.data.every((value) => value >= 0 && value <= 1));
     assert.ok(region.lambda >= 0 && region.lambda <= 1);
     const fixed = await pipeline.previewRegion({
@@ -209,6 +210,20 @@ Deno.test({
       options: { lambda: 0.3 },
     });
     assert.equal(fixed.lambda, 0.3);
+  },
+});
+
+Deno.test({
+  name: 'mapSource "attention" returns the attention map on the transformer grid',
+  ...ORT_SANITIZERS,
+  async fn() {
+    const options = { seed: 11, mapSource: "attention" } as const;
+    const result = await pipeline.edit({ image: source, instruction, options });
+    assert.deepEqual([result.localization.width, result.localization.height], [8, 8]);
+    assert.ok(result.localization.data.every((value) => value >= 0 && value <= 1));
+    const region = await pipeline.previewRegion({ image: source, instruction, options });
+    assert.deepEqual([region.width, region.height], [8, 8]);
+    assert.equal(region.data.length, 64);
   },
 });
 

@@ -1,5 +1,6 @@
 """Pieces of the training stages: VQ centring fold, EMA codebook restarts, masking, schedules, resume."""
 
+import functools
 import json
 import sys
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tools.train.common import cosine_lr, dilate, token_mask
+from tools.train.common import Budget, cosine_lr, dilate, token_mask
 from tools.data.domain import names_object_by_shape
 from tools.editmgt.configs import vq_config
 from tools.editmgt.vq import VQModel
@@ -136,6 +137,18 @@ def test_initial_weights_move_text_embeddings_word_by_word(tmp_path):
     assert torch.equal(fresh.weight, transformer.weight)
 
 
+class StepClock:
+    """A clock that moves 0.1 s each time it is read: a training budget then counts steps, not the
+    machine's speed."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.1
+        return self.now
+
+
 def test_transformer_training_resumes_and_continues_to_a_longer_budget(tmp_path, monkeypatch):
     pairs, rng = HOLDOUT + 40, np.random.default_rng(0)
     tokens, data, out = tmp_path / "tokens", tmp_path / "data", tmp_path / "transformer"
@@ -147,6 +160,9 @@ def test_transformer_training_resumes_and_continues_to_a_longer_budget(tmp_path,
     record = json.dumps({"instruction": "make the red circle blue", "type": "recolor"})
     (data / "meta.jsonl").write_text((record + "\n") * pairs)
 
+    clock = StepClock()
+    monkeypatch.setattr(train_transformer, "Budget", functools.partial(Budget, clock=clock))
+
     def train(*extra):
         monkeypatch.setattr(sys, "argv", ["train_transformer.py", "--tokens", str(tokens), "--data", str(data),
                                           "--out", str(out), "--batch", "4", *extra])
@@ -156,7 +172,7 @@ def test_transformer_training_resumes_and_continues_to_a_longer_budget(tmp_path,
 
     step, spent, budget = train("--minutes", "0.01")
     assert step > 0 and spent >= budget == pytest.approx(0.6)
-    total = f"{(spent + 3) / 60:.4f}"  # 3 s past what the first run spent, however slow its steps were
+    total = f"{(spent + 3) / 60:.4f}"  # 3 s (about 30 steps of the clock) past what the first run spent
     longer = train("--total-minutes", total)
     assert longer[0] > step and longer[2] == pytest.approx(float(total) * 60) and longer[1] >= longer[2]
     again = train("--total-minutes", total)  # the same continuation command: nothing left to train

@@ -7,13 +7,13 @@
  * here (quality, background...) are accepted and ignored. An extension field `options` takes
  * the JSON sampler options of `/v1/edits`. The fields are those of
  * {@linkcode OpenAIEditBodySchema}; answers carry `usage` (zeros) and errors OpenAI's
- * `{ error: { message, type, param, code } }` ({@linkcode openAIErrorFormat}).
+ * `{ error: { message, type, param, code } }` ({@linkcode openAIErrorBody}).
  *
  * @module
  */
 
-import { Hono, type MiddlewareHandler } from "hono";
-import { EditMGTError, type ErrorBody, isEditMGTError } from "../../errors/mod.ts";
+import { Hono } from "hono";
+import { EditMGTError, isEditMGTError } from "../../errors/mod.ts";
 import type { EditOptions } from "../../schema/options.ts";
 import type { ServerEnv } from "../context.ts";
 import { errorResponse } from "../errors.ts";
@@ -64,34 +64,30 @@ function errorParam(details: Record<string, unknown> | undefined): string | null
 }
 
 /**
- * Middleware of the OpenAI-compatible route: rewrites the error bodies of the route and of
- * every middleware after this one (API keys, rate limit, body limits) into OpenAI's
- * `{ error: { message, type, param, code } }`, keeping our `details`. Register it first.
+ * The error body of the OpenAI-compatible route, its middleware's errors included (API keys,
+ * rate limit, body limits): OpenAI's `{ error: { message, type, param, code } }`, keeping our
+ * `details`.
+ *
+ * @example
+ * ```ts
+ * import { EditMGTError } from "../../errors/mod.ts";
+ * import { openAIErrorBody } from "./routes.ts";
+ *
+ * const error = new EditMGTError("invalid_option", "n: too big", { details: { option: "n" } });
+ * console.log(openAIErrorBody(error).error.param); // "n"
+ * ```
  */
-export const openAIErrorFormat: MiddlewareHandler<ServerEnv> = async (c, next) => {
-  await next();
-  const answer = c.res;
-  if (
-    answer.status < 400 ||
-    mediaType(answer.headers.get("content-type") ?? "") !== "application/json"
-  ) {
-    return;
-  }
-  const { error } = await answer.json() as ErrorBody;
-  const body: OpenAIErrorBody = {
+export function openAIErrorBody(error: EditMGTError): OpenAIErrorBody {
+  return {
     error: {
       message: error.message,
-      type: openAIErrorType(answer.status),
+      type: openAIErrorType(error.status),
       param: errorParam(error.details),
       code: error.code,
       ...(error.details === undefined ? {} : { details: error.details }),
     },
   };
-  const headers = new Headers(answer.headers);
-  headers.delete("content-length");
-  c.res = undefined;
-  c.res = new Response(JSON.stringify(body), { status: answer.status, headers });
-};
+}
 
 /** A validated request. */
 interface OpenAIEdit {
@@ -300,7 +296,7 @@ const IMAGES_EDIT = {
   path: "/v1/images/edits",
   access: "edit",
   submission: true,
-  errorFormat: openAIErrorFormat,
+  errorBody: openAIErrorBody,
   doc: {
     summary: "OpenAI-compatible image edit",
     requestBody: {
