@@ -1,12 +1,14 @@
 /**
  * The demo's localization heatmap for the README's quick-start edit ("make the red square blue"
- * on the first sample, seed 7, the shipped model's defaults, WASM in Chromium), as a screenshot
- * of the viewer, with a check that the map lies on the red square: the share of the map's mass
- * and of its tokens above lambda that fall on the square.
+ * on the first sample, seed 7, the shipped model's defaults, WASM in Chromium), as a screenshot of
+ * the viewer (the result under the heatmap), with a check that the map lies on the red square:
+ * the share of the map's mass, and of its tokens above lambda, that fall on the square.
  *
  * ```sh
- * deno run -A bench/localize/heatmap_screenshot.ts [--out models/editmgt-tiny/figures/demo-heatmap.png]
+ * deno run -A bench/localize/heatmap_screenshot.ts [--out <png>]
  * ```
+ *
+ * Default `--out`: models/editmgt-tiny/figures/demo-heatmap.png.
  *
  * @module
  */
@@ -64,6 +66,8 @@ async function main(): Promise<void> {
       await demo.set("seed", String(SEED));
       await demo.edit();
       await page.check("#show-heatmap");
+      // The whole viewer shows the result with the heatmap (no before/after split).
+      await demo.set("split", "0");
       await page.locator("#viewer").screenshot({ path: values.out });
       return await page.evaluate(() =>
         (globalThis as unknown as DemoGlobals & {

@@ -1,11 +1,14 @@
 /**
- * `deno task eval`: the pipeline over the tiny model's evaluation set, for the configurations of
- * the lambda ablation (upstream defaults: lambda 0, all rows, no composite; a lambda sweep with all
- * rows and with keyword rows; lambda "auto"; each also with the composite on). Writes
- * `eval/report.md`, `eval/report.json` and `eval/lambda.svg`.
+ * `deno task eval`: the pipeline over one of the tiny model's evaluation sets (`--set dev`, where
+ * defaults are chosen, or `--set test`, only reported), for the configurations of the lambda
+ * ablation (upstream's defaults; the attention map at lambda 0.3 and "auto"; the change map's
+ * lambda sweep and "auto", held tokens fixed, and 0.4 with held tokens scheduled; each with the
+ * composite off and on). Writes `report.md`, `report.json` and `lambda.svg` into `--out`
+ * (default `eval/`).
  *
  * ```sh
- * deno task eval                       # every case, every configuration
+ * deno task eval -- --set dev --out eval/dev     # every case, every configuration
+ * deno task eval -- --set test --out eval/test   # the test set, once the defaults are chosen
  * deno task eval -- --every 4          # every 4th case (a quick look)
  * deno task eval -- --model tests/fixtures/tiny-random --set models/editmgt-tiny/eval --out tmp/eval
  * ```
@@ -20,8 +23,11 @@ import { EditPipeline } from "../../src/pipeline/pipeline.ts";
 import { jsonReport, lambdaPlot, markdownReport, type ReportContext } from "./report.ts";
 import { type ConfigResult, type EvalCase, type EvalConfig, loadCases, runConfig } from "./run.ts";
 
-/** The lambdas of the change-map sweep (0 is upstream's default, hold off). */
-export const SWEEP = [0.2, 0.3, 0.4, 0.5];
+/**
+ * The lambdas of the change-map sweep (0, upstream's default, holds nothing; 1 holds every token,
+ * so its raw decode is the VQ round trip of the source, the floor of the raw leakage).
+ */
+export const SWEEP = [0.2, 0.3, 0.4, 0.5, 0.7, 1];
 
 /** Upstream's map and schedule: the attention map, held tokens inside the schedule. */
 const UPSTREAM = { mapSource: "attention", heldTokens: "scheduled" } as const;
@@ -146,7 +152,7 @@ async function main(args: string[]): Promise<number> {
     new URL("report.json", out),
     await formatted(jsonReport(context, results), "json"),
   );
-  await Deno.writeTextFile(new URL("lambda.svg", out), lambdaPlot(results));
+  await Deno.writeTextFile(new URL("lambda.svg", out), await formatted(lambdaPlot(results), "svg"));
   console.error(`wrote ${out.pathname}report.md, report.json, lambda.svg`);
   return 0;
 }
@@ -155,7 +161,7 @@ async function main(args: string[]): Promise<number> {
  * `text` as `deno fmt` writes it with the repository's settings (here rather than as a second
  * command of the task, which would receive the task's arguments).
  */
-async function formatted(text: string, extension: "md" | "json"): Promise<string> {
+async function formatted(text: string, extension: "md" | "json" | "svg"): Promise<string> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["fmt", "--quiet", "--ext", extension, "-"],
     stdin: "piped",

@@ -251,13 +251,13 @@ export function lambdaPlot(results: readonly ConfigResult[]): string {
   const legend = [
     `<text x="${PLOT.left}" y="22" font-weight="bold">Edit success (solid, left) and leakage (dashed, right) vs lambda</text>`,
     `<text x="${PLOT.left}" y="${
-      HEIGHT - 12
+      HEIGHT - 26
     }" fill="${COLORS.attention}">blue: attention map</text>`,
     `<text x="${PLOT.left + 150}" y="${
-      HEIGHT - 12
+      HEIGHT - 26
     }" fill="${COLORS.change}">red: change map, held fixed</text>`,
-    `<text x="${PLOT.left + 300}" y="${
-      HEIGHT - 12
+    `<text x="${PLOT.left}" y="${
+      HEIGHT - 8
     }">squares: lambda auto; hollow: leakage with composite</text>`,
     `<text x="${(PLOT.left + PLOT.right) / 2}" y="${
       PLOT.bottom + 36

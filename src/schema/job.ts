@@ -109,7 +109,10 @@ export interface JobResultView {
   dtypes?: Record<string, ComponentDtype>;
   /** Milliseconds per phase. */
   timings: JobTimings;
-  /** Localization map on the transformer grid with the lambda used (values in [0, 1]). */
+  /**
+   * Localization map with the lambda used (values in [0, 1]): the change map on the VQ token grid,
+   * or the attention map on the transformer grid (option `mapSource`).
+   */
   localization?: LocalizationView;
   /** VQ-grid tokens the edit could change (1) or kept (0). */
   mask?: MapView;
@@ -132,7 +135,7 @@ const jobResult = z.object({
     totalMs: z.number(),
   }),
   localization: mapView.extend({ lambda: z.number() }).optional().describe(
-    "localization map on the transformer grid, values in [0, 1], with the lambda used",
+    "localization map (the change map on the token grid), values in [0, 1], with the lambda used",
   ),
   mask: mapView.optional().describe("VQ-grid tokens the edit could change (1) or kept (0)"),
 });

@@ -99,8 +99,8 @@ for (const size of SIZES) {
             image: source,
             instruction,
             ...(masked ? { mask: middleMask(size) } : {}),
-            // The tiny-random model's change map is flat (it predicts no source token), so
-            // region hold reads the attention map here.
+            // The random-weights model gives no source token a high probability, so its change
+            // map is near 1 everywhere and holds nothing: region hold reads the attention map.
             options: { seed: 7, lambda: masked ? 0 : "auto", mapSource: "attention", fit },
           });
           const edited = result.mask.data;

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { changeMap } from "../../src/localize/mod.ts";
+import { keepMask } from "../../src/pipeline/region.ts";
 import {
   maskLength,
   maskRatio,
   sample,
   type SampleOptions,
   type SamplerStepEvent,
+  type StepInput,
+  type StepModel,
 } from "../../src/sampler/mod.ts";
 import { FakeStepModel } from "./fake_model.ts";
 
@@ -121,6 +124,29 @@ Deno.test('with nothing held, "fixed" and "scheduled" make the same tokens', asy
         }),
       );
       assert.deepEqual(runs[0], runs[1]);
+    }),
+    RUNS,
+  );
+});
+
+Deno.test("region hold and the composite never stop an edit the map got right", async () => {
+  await fc.assert(
+    fc.asyncProperty(problem, fc.constantFrom("fixed", "scheduled"), async (p, heldTokens) => {
+      const { model, options } = setUp(p, { heldTokens });
+      // A model that redraws every token it samples: the whole image is its edit.
+      const redraws: StepModel = {
+        async step(input: StepInput) {
+          const output = await model.step(input);
+          const sampled = input.refTokens.map((token) => (token + 1) % p.codebookSize);
+          return { ...output, sampled };
+        },
+      };
+      const result = await sample(redraws, options);
+      const map = result.localization!.tokenMap;
+      const keep = keepMask(result.tokens, options.refTokens, null);
+      // Where the map reaches lambda the token is the model's and the composite takes it; only
+      // tokens below lambda are held, and those are the source's.
+      map.forEach((value, j) => assert.equal(keep[j], value < p.lambda ? 1 : 0, `token ${j}`));
     }),
     RUNS,
   );
