@@ -36,8 +36,9 @@ export async function firstLoad(outdir: string, entry = "mod.js"): Promise<First
   while (pending.length > 0) {
     const name = pending.pop()!;
     if (seen.has(name)) continue;
-    const code = await Deno.readTextFile(`${outdir}/${name}`);
-    seen.set(name, new TextEncoder().encode(code).byteLength);
+    const bytes = await Deno.readFile(`${outdir}/${name}`);
+    seen.set(name, bytes.byteLength);
+    const code = new TextDecoder().decode(bytes);
     for (const [, imported] of code.matchAll(STATIC_IMPORT)) pending.push(imported);
   }
   const files = [...seen].map(([name, bytes]) => ({ name, bytes }))

@@ -11,6 +11,9 @@ import type { BinaryMask, RgbaImage } from "../image/types.ts";
 import type { ComponentDtype } from "../schema/manifest.ts";
 import type { EditOptions } from "../schema/options.ts";
 import type { StepEvent } from "../sampler/options.ts";
+import type { EditTimings } from "../schema/job.ts";
+
+export type { EditTimings } from "../schema/job.ts";
 
 /** An image as RGBA pixels, or as encoded PNG/JPEG/WebP bytes (decoded by the pipeline). */
 export type ImageSource = RgbaImage | Uint8Array;
@@ -60,22 +63,6 @@ export interface GridMap<T extends Float32Array | Uint8Array> {
 export interface EditLocalization extends GridMap<Float32Array> {
   /** The lambda region hold compared against (resolved when "auto"; 0 = nothing held). */
   lambda: number;
-}
-
-/** Milliseconds spent in each phase of an edit. */
-export interface EditTimings {
-  /** Tokenizing and encoding the instruction (and the negative prompt, when not cached). */
-  textMs: number;
-  /** Decoding checks, resizing and VQ-encoding the source. */
-  encodeMs: number;
-  /** The sampler loop (every transformer step, previews included). */
-  stepsMs: number;
-  /** VQ-decoding the tokens. */
-  decodeMs: number;
-  /** Compositing (or resizing the raw decode) back to the source's size. */
-  compositeMs: number;
-  /** The whole edit. */
-  totalMs: number;
 }
 
 /** The result of one edit. */

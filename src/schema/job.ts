@@ -79,24 +79,24 @@ export interface LocalizationView extends MapView {
   lambda: number;
 }
 
-/** Milliseconds per phase of an edit. */
-export interface JobTimings {
-  /** Tokenizing and encoding the instruction. */
+/** Milliseconds spent in each phase of an edit (the pipeline measures them, jobs report them). */
+export interface EditTimings {
+  /** Tokenizing and encoding the instruction (and the negative prompt, when not cached). */
   textMs: number;
-  /** Checking, resizing and VQ-encoding the source. */
+  /** Decoding checks, resizing and VQ-encoding the source. */
   encodeMs: number;
-  /** The sampler loop. */
+  /** The sampler loop (every transformer step, previews included). */
   stepsMs: number;
   /** VQ-decoding the tokens. */
   decodeMs: number;
-  /** Compositing back to the source's size. */
+  /** Compositing (or resizing the raw decode) back to the source's size. */
   compositeMs: number;
   /** The whole edit. */
   totalMs: number;
 }
 
-/** What a completed job produced, besides the image. */
-export interface JobResultView {
+/** What a completed job produced, besides the image and the maps (as the job store keeps it). */
+export interface JobResultSummary {
   /** The seed that produced the image. */
   seed: number;
   /** Output width (the source's). */
@@ -108,7 +108,11 @@ export interface JobResultView {
   /** The weight type each graph component ran with, by component name. */
   dtypes?: Record<string, ComponentDtype>;
   /** Milliseconds per phase. */
-  timings: JobTimings;
+  timings: EditTimings;
+}
+
+/** What a completed job produced, besides the image. */
+export interface JobResultView extends JobResultSummary {
   /**
    * Localization map with the lambda used (values in [0, 1]): the change map on the VQ token grid,
    * or the attention map on the transformer grid (option `mapSource`).

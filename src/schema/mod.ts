@@ -22,12 +22,13 @@ export {
   isDeviceName,
 } from "./devices.ts";
 export {
+  type EditTimings,
   JOB_STATUSES,
   JobErrorSchema,
   type JobErrorView,
+  type JobResultSummary,
   type JobResultView,
   type JobStatus,
-  type JobTimings,
   type JobUrls,
   type JobView,
   JobViewSchema,

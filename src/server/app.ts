@@ -33,7 +33,7 @@ import { modelRoutes } from "./models/routes.ts";
 import { openApiRoutes } from "./openapi/document.ts";
 import { openAIRoutes } from "./openai/routes.ts";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.ts";
-import type { RouteAccess, RouteSpec } from "./route.ts";
+import { type RouteAccess, routePaths } from "./route.ts";
 import { ROUTES } from "./routes.ts";
 import type { EngineReadiness, ServerServices, ServicesGetter } from "./services.ts";
 import { staticRoutes } from "./static/index.ts";
@@ -144,13 +144,8 @@ async function start(options: ResolvedServerOptions, log: Logger): Promise<Serve
   };
 }
 
-/** The distinct paths of the route table's routes that `test` accepts. */
-function pathsWhere(test: (route: RouteSpec) => boolean): string[] {
-  return [...new Set(ROUTES.filter(test).map((route) => route.path))];
-}
-
-/** The paths of the routes with `access`. */
-const withAccess = (access: RouteAccess) => pathsWhere((route) => route.access === access);
+/** The paths of the route table's routes with `access`. */
+const withAccess = (access: RouteAccess) => routePaths(ROUTES, (route) => route.access === access);
 
 /**
  * The middleware the routes share, placed by the route table ({@linkcode ROUTES}): request ids,
@@ -206,7 +201,7 @@ function useMiddleware(app: Hono<ServerEnv>, options: ResolvedServerOptions, log
   for (const path of [...publicPaths, ...editPaths]) app.use(path, crossOriginResource);
   const auth = apiKeyAuth({ apiKeys: options.apiKeys, trustProxy: options.trustProxy });
   for (const path of editPaths) app.use(path, auth);
-  const submissions = pathsWhere((route) => route.submission === true);
+  const submissions = routePaths(ROUTES, (route) => route.submission === true);
   if (options.rateLimit !== false) {
     app.on("POST", submissions, rateLimit(new RateLimiter(options.rateLimit)));
   }

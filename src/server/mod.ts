@@ -37,9 +37,9 @@ export type { ModelListEntry } from "./models/routes.ts";
 export {
   JOB_STATUSES,
   type JobErrorView,
+  type JobResultSummary,
   type JobResultView,
   type JobStatus,
-  type JobTimings,
   type JobUrls,
   type JobView,
   JobViewSchema,
@@ -48,7 +48,6 @@ export {
   type ResultJson,
   ResultJsonSchema,
 } from "../schema/job.ts";
-export type { JobResultSummary } from "./jobs/types.ts";
 export {
   OPENAI_MAX_IMAGES,
   type OpenAIEditFields,

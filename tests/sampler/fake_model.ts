@@ -1,4 +1,10 @@
-import type { StepInput, StepModel, StepOutput } from "../../src/sampler/mod.ts";
+import type {
+  SampleOptions,
+  SamplerStepEvent,
+  StepInput,
+  StepModel,
+  StepOutput,
+} from "../../src/sampler/mod.ts";
 
 /** Layout of a {@linkcode FakeStepModel}. */
 export interface FakeModelLayout {
@@ -64,4 +70,57 @@ export class FakeStepModel implements StepModel {
       textAttention: this.#textAttention,
     });
   }
+}
+
+/** Rows of the text attention of {@linkcode setUpSampling}'s model. */
+export const TEXT_LENGTH = 3;
+
+/** A sampling problem: the transformer grid (the token grid is twice as fine), codebook, seeds. */
+export interface SamplingProblem {
+  /** Rows of the transformer grid. */
+  attentionHeight: number;
+  /** Columns of the transformer grid. */
+  attentionWidth: number;
+  /** Codebook size K (the mask token is K). */
+  codebookSize: number;
+  /** Decoding steps. */
+  steps: number;
+  /** Sampler seed. */
+  seed: number;
+  /** Seed of the pseudo-random source tokens. */
+  refSeed: number;
+}
+
+/**
+ * A {@linkcode FakeStepModel} and the `sample` options of `p` (guidance 3, gamma 1.1, the
+ * localization layout, progress events collected), with `extra` over them.
+ */
+export function setUpSampling(p: SamplingProblem, extra: Partial<SampleOptions> = {}) {
+  const tokenGrid = { height: 2 * p.attentionHeight, width: 2 * p.attentionWidth };
+  const n = tokenGrid.height * tokenGrid.width;
+  const refTokens = new Int32Array(n).map((_, j) => (j * 7919 + p.refSeed) % p.codebookSize);
+  const model = new FakeStepModel({
+    codebookSize: p.codebookSize,
+    textLength: TEXT_LENGTH,
+    attentionCells: p.attentionHeight * p.attentionWidth,
+  });
+  const events: SamplerStepEvent[] = [];
+  const options: SampleOptions = {
+    refTokens,
+    tokenGrid,
+    codebookSize: p.codebookSize,
+    maskTokenId: p.codebookSize,
+    timestep: "step-index",
+    steps: p.steps,
+    guidance: 3,
+    gamma: 1.1,
+    seed: p.seed,
+    localization: {
+      attentionGrid: { height: p.attentionHeight, width: p.attentionWidth },
+      textLength: TEXT_LENGTH,
+    },
+    onProgress: (event) => events.push(event),
+    ...extra,
+  };
+  return { model, options, events, n, tokenGrid, refTokens: refTokens.slice() };
 }

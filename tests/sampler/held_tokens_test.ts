@@ -7,13 +7,10 @@ import {
   maskRatio,
   sample,
   type SampleOptions,
-  type SamplerStepEvent,
   type StepInput,
   type StepModel,
 } from "../../src/sampler/mod.ts";
-import { FakeStepModel } from "./fake_model.ts";
-
-const TEXT_LENGTH = 3;
+import { FakeStepModel, setUpSampling, TEXT_LENGTH } from "./fake_model.ts";
 
 const problem = fc.record({
   height: fc.integer({ min: 1, max: 4 }),
@@ -28,34 +25,15 @@ const problem = fc.record({
 type Problem = typeof problem extends fc.Arbitrary<infer T> ? T : never;
 
 function setUp(p: Problem, extra: Partial<SampleOptions>) {
-  const tokenGrid = { height: 2 * p.height, width: 2 * p.width };
-  const n = tokenGrid.height * tokenGrid.width;
-  const refTokens = new Int32Array(n).map((_, j) => (j * 7919 + p.refSeed) % p.codebookSize);
-  const model = new FakeStepModel({
-    codebookSize: p.codebookSize,
-    textLength: TEXT_LENGTH,
-    attentionCells: p.height * p.width,
-  });
-  const events: SamplerStepEvent[] = [];
-  const options: SampleOptions = {
-    refTokens,
-    tokenGrid,
-    codebookSize: p.codebookSize,
-    maskTokenId: p.codebookSize,
+  const attentionGrid = { height: p.height, width: p.width };
+  return setUpSampling({ ...p, attentionHeight: p.height, attentionWidth: p.width }, {
     timestep: "mask-ratio",
-    steps: p.steps,
     guidance: 1,
-    seed: p.seed,
+    gamma: 1,
     lambda: p.lambda,
-    localization: {
-      attentionGrid: { height: p.height, width: p.width },
-      textLength: TEXT_LENGTH,
-      source: "change",
-    },
-    onProgress: (event) => events.push(event),
+    localization: { attentionGrid, textLength: TEXT_LENGTH, source: "change" },
     ...extra,
-  };
-  return { model, options, events, n, tokenGrid };
+  });
 }
 
 const RUNS = { numRuns: 40 };

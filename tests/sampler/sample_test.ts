@@ -9,9 +9,7 @@ import {
   type SampleOptions,
   type SamplerStepEvent,
 } from "../../src/sampler/mod.ts";
-import { FakeStepModel } from "./fake_model.ts";
-
-const TEXT_LENGTH = 3;
+import { FakeStepModel, setUpSampling, TEXT_LENGTH } from "./fake_model.ts";
 
 /** A random sampling problem: grids, codebook, source tokens, steps, seed. */
 const problem = fc.record({
@@ -28,34 +26,7 @@ const problem = fc.record({
 type Problem = typeof problem extends fc.Arbitrary<infer T> ? T : never;
 
 function setUp(p: Problem, extra: Partial<SampleOptions> = {}) {
-  const tokenGrid = { height: 2 * p.attentionHeight, width: 2 * p.attentionWidth };
-  const n = tokenGrid.height * tokenGrid.width;
-  const refTokens = new Int32Array(n).map((_, j) => (j * 7919 + p.refSeed) % p.codebookSize);
-  const model = new FakeStepModel({
-    codebookSize: p.codebookSize,
-    textLength: TEXT_LENGTH,
-    attentionCells: p.attentionHeight * p.attentionWidth,
-  });
-  const events: SamplerStepEvent[] = [];
-  const options: SampleOptions = {
-    refTokens,
-    tokenGrid,
-    codebookSize: p.codebookSize,
-    maskTokenId: p.codebookSize,
-    timestep: p.timestep,
-    schedule: p.schedule,
-    steps: p.steps,
-    guidance: 3,
-    gamma: 1.1,
-    seed: p.seed,
-    localization: {
-      attentionGrid: { height: p.attentionHeight, width: p.attentionWidth },
-      textLength: TEXT_LENGTH,
-    },
-    onProgress: (event) => events.push(event),
-    ...extra,
-  };
-  return { model, options, events, n, refTokens: refTokens.slice() };
+  return setUpSampling(p, { timestep: p.timestep, schedule: p.schedule, ...extra });
 }
 
 const RUNS = { numRuns: 40 };

@@ -7,10 +7,7 @@
 
 import type { ErrorCode } from "../../errors/mod.ts";
 import type { ImageFormat } from "../../image/types.ts";
-import type { DeviceName } from "../../model/backend.ts";
-import type { EditTimings } from "../../pipeline/types.ts";
-import type { ComponentDtype } from "../../schema/manifest.ts";
-import type { JobStatus } from "../../schema/job.ts";
+import type { JobResultSummary, JobStatus } from "../../schema/job.ts";
 import type { EditOptions } from "../../schema/options.ts";
 
 /** Whether `status` is final. */
@@ -34,22 +31,6 @@ export interface JobSource {
   width: number;
   /** Height in pixels (after EXIF orientation). */
   height: number;
-}
-
-/** What a completed job produced, besides the image and maps. */
-export interface JobResultSummary {
-  /** The seed that produced the image. */
-  seed: number;
-  /** Output width (the source's). */
-  width: number;
-  /** Output height (the source's). */
-  height: number;
-  /** The device the model ran on. */
-  device: DeviceName;
-  /** The weight type each graph component ran with, by component name. */
-  dtypes: Record<string, ComponentDtype>;
-  /** Milliseconds per phase. */
-  timings: EditTimings;
 }
 
 /** A worker's claim on a job. */
