@@ -1,12 +1,13 @@
 /**
  * The SDK bundle built on demand (src/server/static/sdk.ts) when the configured folder is
  * missing: one build for every request, `busy` while it runs too long, its failure answered
- * with the reason and not retried, and the answer for a package loaded from JSR.
+ * with the reason and not retried. The build of a package installed from JSR is tested end to
+ * end in tests/release/jsr_install_test.ts.
  */
 import assert from "node:assert/strict";
 import { isEditMGTError } from "../../src/errors/mod.ts";
 import type { LogRecord } from "../../src/server/logging/index.ts";
-import { buildFromPackage, SdkBuild } from "../../src/server/static/sdk.ts";
+import { SdkBuild } from "../../src/server/static/sdk.ts";
 
 function sdkBuild(build: (outdir: string) => Promise<unknown>, maxWaitMs?: number) {
   const logs: LogRecord[] = [];
@@ -59,21 +60,4 @@ Deno.test("a failed build is answered backend_unavailable with its reason, logge
   assert.equal(builds, 1);
   assert.equal(logs.filter((record) => record.msg === "SDK build failed").length, 1);
   await sdk.close();
-});
-
-Deno.test("a package loaded from JSR cannot build the SDK: the error says to build it from a checkout and pass static.sdk", async () => {
-  const outdir = await Deno.makeTempDir();
-  try {
-    const root = new URL("https://jsr.io/@editmgt/editmgt/0.1.0/");
-    await assert.rejects(
-      buildFromPackage(outdir, root),
-      (error) =>
-        isEditMGTError(error, "backend_unavailable") &&
-        error.message.includes(`loaded from ${root.href}`) &&
-        error.message.includes("deno task build:sdk") &&
-        error.message.includes("static: { sdk: FOLDER }"),
-    );
-  } finally {
-    await Deno.remove(outdir, { recursive: true });
-  }
 });

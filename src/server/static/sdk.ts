@@ -2,13 +2,14 @@
  * The browser SDK bundle served at `/sdk/`: the configured folder (`static.sdk`, default
  * dist/sdk) when it is there, else a bundle built on the first request from the package's own
  * sources (sdk/build.ts, Deno's bundler, in a process of its own) into a temporary folder,
- * which `close` removes. So a server started without `deno task build:sdk` (or from a copy of
- * the package on disk) still serves the SDK, once the build has run (a few seconds).
+ * which `close` removes. So a server started without `deno task build:sdk` (from a copy of the
+ * package on disk, or installed from JSR) still serves the SDK, once the build has run (a few
+ * seconds).
  *
- * The build needs the package's files on disk and `--allow-run` (it runs `deno bundle`),
- * `--allow-read` and `--allow-write`. A package loaded from JSR is read over https and cannot be
- * bundled this way: there the SDK is built from a checkout of the repository and its folder
- * given as `static.sdk`. Every failure answers `503` with what to do.
+ * The build needs `--allow-run` (it runs `deno bundle`), `--allow-read` and `--allow-write`.
+ * It works from a package on disk and from one installed from JSR (read over https: its
+ * published sdk/build.ts runs from there, and the npm packages it needs are installed into a
+ * working folder). Every failure answers `503` with what to do.
  *
  * @module
  */
@@ -37,36 +38,36 @@ const PACKAGE_ROOT = new URL("../../../", import.meta.url);
 
 /**
  * The default {@linkcode SdkBuilder}: runs the package's sdk/build.ts (the package at `root`,
- * default this one) in a Deno process that may only read, write `outdir` and run Deno (for
- * `deno bundle`). Throws `backend_unavailable` when the package is not on disk (loaded from JSR
- * or another URL).
+ * default this one) in a Deno process that may only read, write `outdir` (and a working folder)
+ * and run Deno (for `deno bundle`). A package on disk is bundled in its own folder, with its own
+ * import map and node_modules. A package read over a URL (installed from JSR) runs its published
+ * build.ts from that URL, in a temporary working folder where the npm packages the bundle needs
+ * are installed (from Deno's cache, else the npm registry), removed afterwards.
  */
 export async function buildFromPackage(outdir: string, root: URL = PACKAGE_ROOT): Promise<void> {
-  if (root.protocol !== "file:") {
-    throw new EditMGTError(
-      "backend_unavailable",
-      `this package was loaded from ${root.href}, and the SDK bundler needs the ` +
-        "package's files on disk. Build the SDK from a checkout of the repository at the same " +
-        "version (`deno task build:sdk` writes dist/sdk) and give that folder to createApp as " +
-        "`static: { sdk: FOLDER }`",
-    );
-  }
+  const onDisk = root.protocol === "file:";
+  const workdir = onDisk ? null : await Deno.makeTempDir({ prefix: "editmgt-sdk-work-" });
   const deno = Deno.execPath();
-  const { success, stderr } = await new Deno.Command(deno, {
-    args: [
-      "run",
-      "--allow-read",
-      `--allow-write=${outdir}`,
-      `--allow-run=${deno}`,
-      "sdk/build.ts",
-      outdir,
-    ],
-    cwd: fileURLToPath(root),
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!success) {
-    throw new Error(`sdk/build.ts failed: ${new TextDecoder().decode(stderr).trim()}`);
+  try {
+    const { success, stderr } = await new Deno.Command(deno, {
+      args: [
+        "run",
+        "--allow-read",
+        `--allow-write=${[outdir, workdir].filter((dir) => dir !== null).join(",")}`,
+        `--allow-run=${deno}`,
+        onDisk ? "sdk/build.ts" : new URL("sdk/build.ts", root).href,
+        outdir,
+        ...(workdir === null ? [] : ["--workdir", workdir]),
+      ],
+      cwd: workdir ?? fileURLToPath(root),
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!success) {
+      throw new Error(`sdk/build.ts failed: ${new TextDecoder().decode(stderr).trim()}`);
+    }
+  } finally {
+    if (workdir !== null) await Deno.remove(workdir, { recursive: true }).catch(() => {});
   }
 }
 
