@@ -21,7 +21,14 @@ import type { DeviceName } from "../../src/model/backend.ts";
 import { createBackend, denoSource } from "../../src/model/deno.ts";
 import { EditPipeline } from "../../src/pipeline/pipeline.ts";
 import { jsonReport, lambdaPlot, markdownReport, type ReportContext } from "./report.ts";
-import { type ConfigResult, type EvalCase, type EvalConfig, loadCases, runConfig } from "./run.ts";
+import {
+  type ConfigResult,
+  type EvalCase,
+  type EvalConfig,
+  loadCases,
+  runConfig,
+  SEED_BASE,
+} from "./run.ts";
 
 /**
  * The lambdas of the change-map sweep (0, upstream's default, holds nothing; 1 holds every token,
@@ -106,12 +113,14 @@ async function main(args: string[]): Promise<number> {
   for (const config of configs) {
     const configStarted = performance.now();
     results.push(
-      await runConfig(pipeline, cases, config, (done) => {
-        if (done % 20 === 0 || done === cases.length) {
-          Deno.stderr.writeSync(
-            new TextEncoder().encode(`\r${config.name}: ${done}/${cases.length}`),
-          );
-        }
+      await runConfig(pipeline, cases, config, {
+        onCase: (done) => {
+          if (done % 20 === 0 || done === cases.length) {
+            Deno.stderr.writeSync(
+              new TextEncoder().encode(`\r${config.name}: ${done}/${cases.length}`),
+            );
+          }
+        },
       }),
     );
     const last = results.at(-1)!.raw.all;
@@ -136,7 +145,7 @@ async function main(args: string[]): Promise<number> {
       gamma: manifest.defaults.gamma,
       temperature: manifest.defaults.temperature,
       schedule: manifest.defaults.schedule,
-      seed: "1000 + case index",
+      seed: `${SEED_BASE} + case index`,
       device: pipeline.device,
       threads: Number(values.threads),
     },

@@ -78,9 +78,15 @@ export interface ConfigResult extends EvalConfig {
   composite: Record<string, GroupSummary>;
 }
 
-/** Seed of case `index`: fixed per case, the same for every configuration (paired comparison). */
-export function caseSeed(index: number): number {
-  return 1000 + index;
+/** The seed base of the reports: case `index` is edited with seed `1000 + index`. */
+export const SEED_BASE = 1000;
+
+/**
+ * Seed of case `index`: `base + index`, fixed per case and the same for every configuration
+ * (paired comparison).
+ */
+export function caseSeed(index: number, base: number = SEED_BASE): number {
+  return base + index;
 }
 
 /** Reads the images of the selected cases. */
@@ -114,12 +120,20 @@ export async function loadCases(
   return loaded;
 }
 
-/** Edits every case with `config` and returns the summaries; `onCase` sees each finished case. */
+/** Options of {@linkcode runConfig}. */
+export interface RunOptions {
+  /** Sees each finished case. */
+  onCase?: (done: number) => void;
+  /** Case `index` is edited with seed `seedBase + index` (default {@linkcode SEED_BASE}). */
+  seedBase?: number;
+}
+
+/** Edits every case with `config` and returns the summaries. */
 export async function runConfig(
   pipeline: EditPipeline,
   cases: readonly LoadedCase[],
   config: EvalConfig,
-  onCase?: (done: number) => void,
+  { onCase, seedBase = SEED_BASE }: RunOptions = {},
 ): Promise<ConfigResult> {
   const { vq } = pipeline.manifest;
   const raw: CaseResult[] = [];
@@ -129,7 +143,7 @@ export async function runConfig(
       image: item.sourceImage,
       instruction: item.instruction,
       options: {
-        seed: caseSeed(item.index),
+        seed: caseSeed(item.index, seedBase),
         rows: config.rows,
         lambda: config.lambda,
         mapSource: config.mapSource,

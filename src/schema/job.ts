@@ -16,21 +16,8 @@ import { z } from "zod";
 import { ERROR_STATUS, type ErrorCode } from "../errors/mod.ts";
 import { DEVICE_NAMES, type DeviceName } from "./devices.ts";
 import { COMPONENT_DTYPES, type ComponentDtype } from "./manifest.ts";
+import { exactSchema } from "./exact.ts";
 import type { Schema } from "./schema.ts";
-
-/** `true` when `A` and `B` are the same type (every field, its optionality and its type). */
-type Same<A, B> = (<V>() => V extends A ? 1 : 2) extends (<V>() => V extends B ? 1 : 2) ? true
-  : false;
-
-/**
- * `schema` as a {@linkcode Schema} of `T`; a compile error unless its output type is exactly `T`.
- * Call it with both type arguments: `exactSchema<T, typeof schema>(schema)`.
- */
-function exactSchema<T, S extends z.ZodType>(
-  schema: Same<z.output<S>, T> extends true ? S : "the zod schema's output type is not T",
-): Schema<T> {
-  return schema as unknown as Schema<T>;
-}
 
 /** Where a job is in its life, in order; the last three are final. */
 export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;

@@ -33,7 +33,7 @@ export {
 export type { ServerBindings, ServerEnv, ServerVariables } from "./context.ts";
 export { jsonLogger, type Logger, type LogLevel, type LogRecord } from "./logging/index.ts";
 export type { ServedFile, ServedModel } from "./models/registry.ts";
-export type { ModelListEntry } from "./models/routes.ts";
+export type { ModelListEntry } from "./openapi/schemas.ts";
 export {
   JOB_STATUSES,
   type JobErrorView,

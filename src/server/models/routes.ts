@@ -11,6 +11,7 @@ import type { ServerEnv } from "../context.ts";
 import { errorResponses, jsonResponse } from "../openapi/describe.ts";
 import { type RouteSpec, serve } from "../route.ts";
 import { findModel, type ServicesGetter } from "../services.ts";
+import type { ModelListEntry } from "../openapi/schemas.ts";
 import type { ServedModel } from "./registry.ts";
 import { respondWithRepresentation } from "./respond.ts";
 
@@ -83,25 +84,6 @@ const FILE = {
 
 /** The routes of the served models, for the route table. */
 export const MODEL_ROUTES: readonly RouteSpec[] = [LIST, MODEL, MANIFEST, FILE];
-
-/** An entry of `GET /v1/models`. */
-export interface ModelListEntry {
-  /** Model id. */
-  id: string;
-  /** Always "model" (as in OpenAI's list). */
-  object: "model";
-  /** Model package version. */
-  version: string;
-  /** License of the weights. */
-  license: string;
-  /** Pixels the model works at. */
-  resolution: { width: number; height: number };
-  /**
-   * URL of the manifest on this server: under the public URL when one is configured, else a
-   * path (under the base path).
-   */
-  manifest: string;
-}
 
 /**
  * The `GET /v1/models` entry of `model`, its manifest URL under `base` (the resolved

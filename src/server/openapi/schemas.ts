@@ -10,9 +10,9 @@
 
 import { z } from "zod";
 import type { ErrorBody } from "../../errors/mod.ts";
+import { exactSchema } from "../../schema/exact.ts";
 import { JOB_WIRE_SCHEMAS } from "../../schema/job.ts";
 import type { Schema } from "../../schema/schema.ts";
-import type { ModelListEntry } from "../models/routes.ts";
 import { OPENAI_SCHEMAS } from "../openai/schema.ts";
 
 const errorBody = z.object({
@@ -32,15 +32,39 @@ const editMultipartBody = z.object({
   options: z.string().optional().describe("JSON text of EditOptions"),
 });
 
+/** An entry of `GET /v1/models`. */
+export interface ModelListEntry {
+  /** Model id. */
+  id: string;
+  /** Always "model" (as in OpenAI's list). */
+  object: "model";
+  /** Model package version. */
+  version: string;
+  /** License of the weights. */
+  license: string;
+  /** Pixels the model works at. */
+  resolution: { width: number; height: number };
+  /**
+   * URL of the manifest on this server: under the public URL when one is configured, else a
+   * path (under the base path).
+   */
+  manifest: string;
+}
+
 const modelList = z.object({
   object: z.literal("list"),
   data: z.array(z.object({
-    id: z.string(),
+    id: z.string().describe("model id"),
     object: z.literal("model"),
-    version: z.string(),
-    license: z.string(),
-    resolution: z.object({ width: z.int(), height: z.int() }),
-    manifest: z.string().describe("path of the manifest on this server"),
+    version: z.string().describe("model package version"),
+    license: z.string().describe("license of the weights"),
+    resolution: z.object({ width: z.int(), height: z.int() }).describe(
+      "pixels the model works at",
+    ),
+    manifest: z.string().describe(
+      "URL of the manifest on this server: under the public URL when one is configured, else a " +
+        "path (under the base path)",
+    ),
   })),
 });
 
@@ -70,11 +94,15 @@ export interface ModelList {
 }
 
 /** `{ error: { code, message, details? } }`, the body of every error. */
-export const ErrorBodySchema: Schema<ErrorBody> = errorBody as Schema<ErrorBody>;
+export const ErrorBodySchema: Schema<ErrorBody> = exactSchema<ErrorBody, typeof errorBody>(
+  errorBody,
+);
 /** The body of `GET /v1/models`. */
-export const ModelListSchema: Schema<ModelList> = modelList;
+export const ModelListSchema: Schema<ModelList> = exactSchema<ModelList, typeof modelList>(
+  modelList,
+);
 /** The body of `GET /healthz` and `GET /readyz`. */
-export const HealthSchema: Schema<HealthBody> = health;
+export const HealthSchema: Schema<HealthBody> = exactSchema<HealthBody, typeof health>(health);
 
 /** The zod objects by OpenAPI component name, for the document generator. */
 export const SERVER_SCHEMAS = {
