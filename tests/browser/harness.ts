@@ -211,6 +211,63 @@ export async function openProfile(): Promise<Profile> {
   };
 }
 
+/** What a page reports after it made an editor and an edit ({@linkcode editOnPage}). */
+export interface PageEditOutcome {
+  device: string;
+  imageType: string;
+  imageBytes: number;
+  width: number;
+  seed: number;
+}
+
+/**
+ * In `page`, whose `globalThis.editmgt` is the SDK (and, with `appWorker`, has an
+ * `appWorker()` making the app's own engine worker), makes an editor of `manifest` on WASM with
+ * `options`, edits a 48x40 red picture ("make it blue", seed 5) and disposes of it.
+ */
+export function editOnPage(
+  page: Page,
+  manifest: string,
+  { options = {}, appWorker = false }: { options?: Record<string, unknown>; appWorker?: boolean } =
+    {},
+): Promise<PageEditOutcome> {
+  return page.evaluate(async ({ manifest, options, appWorker }) => {
+    const { editmgt } = globalThis as unknown as {
+      editmgt: {
+        createEditor(options: unknown): Promise<{
+          device: string;
+          edit(request: unknown): Promise<{ image: Blob; seed: number }>;
+          dispose(): Promise<void>;
+        }>;
+        appWorker(): Worker;
+      };
+    };
+    const editor = await editmgt.createEditor({
+      manifest,
+      device: "wasm",
+      cache: false,
+      ...options,
+      ...(appWorker ? { worker: editmgt.appWorker() } : {}),
+    });
+    const pixels = new ImageData(48, 40);
+    for (let i = 0; i < pixels.data.length; i += 4) pixels.data.set([200, 40, 40, 255], i);
+    const result = await editor.edit({
+      image: pixels,
+      instruction: "make it blue",
+      options: { seed: 5 },
+    });
+    const bitmap = await createImageBitmap(result.image);
+    await editor.dispose();
+    return {
+      device: editor.device,
+      imageType: result.image.type,
+      imageBytes: result.image.size,
+      width: bitmap.width,
+      seed: result.seed,
+    };
+  }, { manifest, options, appWorker });
+}
+
 /**
  * The model files among request paths (`/models/<id>/<file>`), as paths relative to the model
  * folder; the manifest is left out (it is revalidated on every load by design).

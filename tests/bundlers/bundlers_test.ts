@@ -13,7 +13,12 @@
 
 import assert from "node:assert/strict";
 import { serveFiles } from "../sdk/file_server.ts";
-import { MODEL_DIR, openProfile, skipReason as chromiumMissing } from "../browser/harness.ts";
+import {
+  editOnPage,
+  MODEL_DIR,
+  openProfile,
+  skipReason as chromiumMissing,
+} from "../browser/harness.ts";
 
 const APP = new URL("./app/", import.meta.url);
 const path = (url: URL) => decodeURIComponent(url.pathname).replace(/\/$/, "");
@@ -61,15 +66,6 @@ async function builtScripts(outDir: string): Promise<Map<string, string>> {
   return scripts;
 }
 
-/** What a page reports after it made an editor and an edit. */
-interface EditOutcome {
-  device: string;
-  imageType: string;
-  imageBytes: number;
-  width: number;
-  seed: number;
-}
-
 /**
  * Builds the app with `script`, serves it (with the model, and `extra` mounts) and edits in
  * Chromium with the SDK's worker and with the app's own worker; `options` go to `createEditor`.
@@ -102,41 +98,10 @@ async function buildAndEdit(
     await page.waitForFunction(() => document.body.dataset.ready === "true");
     for (const worker of ["sdk", "app"] as const) {
       await t.step(`an edit on WASM in Chromium, with the ${worker}'s worker`, async () => {
-        const outcome: EditOutcome = await page.evaluate(async ({ worker, manifest, options }) => {
-          const { editmgt } = globalThis as unknown as {
-            editmgt: {
-              createEditor(options: unknown): Promise<{
-                device: string;
-                edit(request: unknown): Promise<{ image: Blob; seed: number }>;
-                dispose(): Promise<void>;
-              }>;
-              appWorker(): Worker;
-            };
-          };
-          const editor = await editmgt.createEditor({
-            manifest,
-            device: "wasm",
-            cache: false,
-            ...options,
-            ...(worker === "app" ? { worker: editmgt.appWorker() } : {}),
-          });
-          const pixels = new ImageData(48, 40);
-          for (let i = 0; i < pixels.data.length; i += 4) pixels.data.set([200, 40, 40, 255], i);
-          const result = await editor.edit({
-            image: pixels,
-            instruction: "make it blue",
-            options: { seed: 5 },
-          });
-          const bitmap = await createImageBitmap(result.image);
-          await editor.dispose();
-          return {
-            device: editor.device,
-            imageType: result.image.type,
-            imageBytes: result.image.size,
-            width: bitmap.width,
-            seed: result.seed,
-          };
-        }, { worker, manifest: MANIFEST, options });
+        const outcome = await editOnPage(page, MANIFEST, {
+          options,
+          appWorker: worker === "app",
+        });
         assert.equal(outcome.device, "wasm");
         assert.equal(outcome.imageType, "image/png");
         assert.ok(outcome.imageBytes > 0);

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { startRegistry } from "./jsr_registry.ts";
-import { MODEL_DIR, openProfile, skipReason } from "../browser/harness.ts";
+import { editOnPage, MODEL_DIR, openProfile, skipReason } from "../browser/harness.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const CONFIG = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
@@ -90,7 +90,7 @@ Deno.test("a JSR install serves an SDK it builds from the installed package, and
   const registry = startRegistry();
   const folder = await Deno.makeTempDir({ prefix: "editmgt-jsr-app-" });
   const env = { JSR_URL: registry.url, DISABLE_JSR_PROVENANCE: "1" };
-  let app: App | null = null;
+  const running: App[] = [];
   try {
     await t.step("deno publish uploads the package", async () => {
       const published = await new Deno.Command(Deno.execPath(), {
@@ -116,7 +116,8 @@ Deno.test("a JSR install serves an SDK it builds from the installed package, and
         },
       }),
     );
-    app = await startApp(folder, env);
+    const app = await startApp(folder, env);
+    running.push(app);
     const { origin } = app;
 
     await t.step("/editmgt/sdk/ is built on demand, with the WebAssembly it loads", async () => {
@@ -154,37 +155,22 @@ Deno.test("a JSR install serves an SDK it builds from the installed package, and
           const { page } = profile;
           await page.goto(`${origin}/`);
           await page.waitForFunction(() => document.body.dataset.ready === "true");
-          const outcome = await page.evaluate(async (manifest) => {
-            const { editmgt } = globalThis as unknown as {
-              editmgt: {
-                createEditor(options: unknown): Promise<{
-                  device: string;
-                  edit(request: unknown): Promise<{ image: Blob; seed: number }>;
-                  dispose(): Promise<void>;
-                }>;
-              };
-            };
-            const editor = await editmgt.createEditor({ manifest, device: "wasm", cache: false });
-            const pixels = new ImageData(48, 40);
-            for (let i = 0; i < pixels.data.length; i += 4) pixels.data.set([200, 40, 40, 255], i);
-            const result = await editor.edit({
-              image: pixels,
-              instruction: "make it blue",
-              options: { seed: 5 },
-            });
-            const bitmap = await createImageBitmap(result.image);
-            await editor.dispose();
-            return { device: editor.device, width: bitmap.width, seed: result.seed };
-          }, `/editmgt/models/${MODEL_ID}/manifest.json`);
-          assert.deepEqual(outcome, { device: "wasm", width: 48, seed: 5 });
+          const outcome = await editOnPage(page, `/editmgt/models/${MODEL_ID}/manifest.json`);
+          assert.equal(outcome.device, "wasm");
+          assert.equal(outcome.imageType, "image/png");
+          assert.equal(outcome.width, 48);
+          assert.equal(outcome.seed, 5);
         } finally {
           await profile.close();
         }
       },
     });
   } finally {
-    const output = app === null ? null : await (app as App).close();
-    if (output !== null) {
+    const outputs = await Promise.all(running.map((app) => app.close()));
+    await registry.close();
+    await Deno.remove(folder, { recursive: true });
+    for (const output of outputs) {
+      // One build, logged, and no failure.
       const log = output.stdout.split("\n").filter((line) => line.startsWith("{"))
         .map((line) => JSON.parse(line).msg);
       assert.deepEqual(log.filter((msg) => /^(building the SDK|SDK built)$/.test(msg)), [
@@ -192,7 +178,5 @@ Deno.test("a JSR install serves an SDK it builds from the installed package, and
         "SDK built",
       ], output.stdout + output.stderr);
     }
-    await registry.close();
-    await Deno.remove(folder, { recursive: true });
   }
 });
