@@ -37,6 +37,7 @@ import { type RouteAccess, routePaths } from "./route.ts";
 import { ROUTES } from "./routes.ts";
 import type { EngineReadiness, ServerServices, ServicesGetter } from "./services.ts";
 import { staticRoutes } from "./static/index.ts";
+import { PackageDemo } from "./static/package_demo.ts";
 import { SdkBuild } from "./static/sdk.ts";
 
 /** What `createApp` adds to the Hono app: start-up and shut-down. */
@@ -274,7 +275,16 @@ export function createApp(options: ServerOptions): EditServer {
   app.route("/", openAIRoutes(services));
   app.route("/", openApiRoutes());
   const sdkBuild = new SdkBuild({ missing: resolved.static.sdk, log });
-  app.route("/", staticRoutes(resolved.static, resolved.urlBase, sdkBuild));
+  app.route(
+    "/",
+    staticRoutes({
+      folders: resolved.static,
+      base: resolved.urlBase,
+      sdkBuild,
+      demo: new PackageDemo(),
+      log,
+    }),
+  );
 
   const ready = startup.then(() => {});
   ready.catch(() => {});

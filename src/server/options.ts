@@ -82,15 +82,28 @@ export interface RateLimitOptions {
 
 /** Static content: the demo page and the built browser SDK. */
 export interface StaticOptions {
-  /** Folder served at `/` (default `examples/web`). */
+  /**
+   * Folder served at `/`. Default: the demo page inside this package (its `examples/web/`, from
+   * disk, or from the registry for a package installed from JSR, each file read once). A folder
+   * that is missing gives a small placeholder page with the API's links.
+   */
   web?: string;
   /**
    * Folder of the built SDK, served at `/sdk/` (default `dist/sdk`). While it is missing, the
-   * SDK is built from the package's sources on the first request into a temporary folder
-   * (needs `--allow-run`; a package loaded from JSR cannot: give a folder built with
-   * `deno task build:sdk` in a checkout of the repository).
+   * SDK is built from the package's sources on the first request into a temporary folder, also
+   * for a package installed from JSR (needs `--allow-run`, `--allow-read`, `--allow-write`;
+   * where subprocesses are not allowed, give a folder built with `deno task build:sdk` in a
+   * checkout of the repository).
    */
   sdk?: string;
+}
+
+/** {@linkcode StaticOptions} resolved. */
+export interface ResolvedStatic {
+  /** The demo folder, or null for the package's own demo. */
+  web: string | null;
+  /** The SDK folder. */
+  sdk: string;
 }
 
 /** Options of {@linkcode createApp}. Only `models` is required. */
@@ -197,7 +210,7 @@ export interface ResolvedServerOptions {
   /** See {@linkcode ServerOptions.queue}. */
   queue: QueueOptions;
   /** See {@linkcode ServerOptions.static}. */
-  static: Required<StaticOptions>;
+  static: ResolvedStatic;
   /** See {@linkcode ServerOptions.logger}. */
   logger?: Logger;
   /** See {@linkcode ServerOptions.clock}. */
@@ -317,7 +330,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
       Math.max(1, Math.min(4, Math.floor(navigator.hardwareConcurrency / 2))),
     limits,
     queue,
-    static: { web: "examples/web", sdk: "dist/sdk", ...options.static },
+    static: { web: options.static?.web ?? null, sdk: options.static?.sdk ?? "dist/sdk" },
     logger: options.logger,
     clock: options.clock ?? Date.now,
   };

@@ -361,7 +361,7 @@ export class Demo {
 
   /** Opens the demo with `device` and waits until the page is interactive (model loading). */
   async goto(device: string): Promise<void> {
-    const url = new URL("/", this.app.url);
+    const url = new URL("./", this.app.url);
     url.searchParams.set("device", device);
     url.searchParams.set("model", this.app.manifest);
     await this.page.goto(url.href);

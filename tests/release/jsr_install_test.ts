@@ -5,11 +5,12 @@
  * `jsr:@editmgt/editmgt` from there (by `JSR_URL`), mounts the server under `/editmgt` as the
  * README shows, and runs with `deno run -A --unstable-kv`. With no SDK folder, `/editmgt/sdk/`
  * is built on demand from the installed package (read over http, as from jsr.io over https),
- * and a page of the app edits on WASM in Chromium with that SDK.
+ * and a page of the app edits on WASM in Chromium with that SDK. With no demo folder,
+ * `/editmgt/` is the package's own demo page, read from the registry, and it edits too.
  */
 import assert from "node:assert/strict";
 import { startRegistry } from "./jsr_registry.ts";
-import { editOnPage, MODEL_DIR, openProfile, skipReason } from "../browser/harness.ts";
+import { Demo, editOnPage, MODEL_DIR, openProfile, skipReason } from "../browser/harness.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const CONFIG = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
@@ -86,7 +87,7 @@ async function getWhenBuilt(url: string, limitMs = 300_000): Promise<Response> {
   }
 }
 
-Deno.test("a JSR install serves an SDK it builds from the installed package, and a page edits with it", async (t) => {
+Deno.test("a JSR install serves its demo page and an SDK it builds from the installed package; both edit in Chromium", async (t) => {
   const registry = startRegistry();
   const folder = await Deno.makeTempDir({ prefix: "editmgt-jsr-app-" });
   const env = { JSR_URL: registry.url, DISABLE_JSR_PROVENANCE: "1" };
@@ -164,6 +165,35 @@ Deno.test("a JSR install serves an SDK it builds from the installed package, and
           await profile.close();
         }
       },
+    });
+    await t.step("/editmgt/ is the package's demo page, and it edits in Chromium", async (t) => {
+      const index = await fetch(`${origin}/editmgt/`);
+      assert.equal(index.status, 200);
+      assert.equal(
+        await index.text(),
+        await Deno.readTextFile(new URL("examples/web/index.html", ROOT)),
+      );
+      await t.step({
+        name: "an edit on the demo page (WASM)",
+        ignore: skipReason !== null,
+        fn: async () => {
+          const profile = await openProfile();
+          try {
+            const demo = new Demo(profile.page, {
+              url: new URL(`${origin}/editmgt/`),
+              manifest: `/editmgt/models/${MODEL_ID}/manifest.json`,
+              hasEditApi: true,
+              close: () => Promise.resolve(),
+            });
+            await demo.open("wasm");
+            await demo.pickSample(0);
+            await demo.set("steps", "4");
+            await demo.edit();
+          } finally {
+            await profile.close();
+          }
+        },
+      });
     });
   } finally {
     const outputs = await Promise.all(running.map((app) => app.close()));

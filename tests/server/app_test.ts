@@ -3,26 +3,12 @@
  * secure headers, static folders and the OpenAPI document.
  */
 import assert from "node:assert/strict";
-import { createApp, type EditServer, type ServerOptions } from "../../src/server/mod.ts";
-import type { LogRecord } from "../../src/server/logging/index.ts";
+import { createApp, type EditServer } from "../../src/server/mod.ts";
 import { ROUTES } from "../../src/server/routes.ts";
 import { openApiPath, type RouteSpec } from "../../src/server/route.ts";
-import { editForm, FIXTURE_MODEL, sourcePng } from "./helpers.ts";
+import { editForm, FIXTURE_MODEL, routesApp, sourcePng } from "./helpers.ts";
 
 const png = await sourcePng();
-
-/** An app that accepts jobs without running them (no engine): the routes only. */
-async function routesApp(options: Partial<ServerOptions> = {}) {
-  const logs: LogRecord[] = [];
-  const app = createApp({
-    models: [FIXTURE_MODEL],
-    worker: false,
-    logger: (record) => logs.push(record),
-    ...options,
-  });
-  await app.ready;
-  return { app, logs };
-}
 
 const submit = (app: EditServer, headers: Record<string, string> = {}) =>
   app.request("/v1/edits", { method: "POST", body: editForm(png), headers });

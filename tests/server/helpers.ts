@@ -188,3 +188,18 @@ export async function rawExchange(
   const status = text.match(/^HTTP\/1\.[01] (\d{3})/)?.[1];
   return { status: status === undefined ? null : Number(status), text, closed };
 }
+
+/** An app that accepts jobs without running them (no engine): the routes only, its log kept. */
+export async function routesApp(
+  options: Partial<ServerOptions> = {},
+): Promise<{ app: EditServer; logs: LogRecord[] }> {
+  const logs: LogRecord[] = [];
+  const app = createApp({
+    models: [FIXTURE_MODEL],
+    worker: false,
+    logger: (record) => logs.push(record),
+    ...options,
+  });
+  await app.ready;
+  return { app, logs };
+}

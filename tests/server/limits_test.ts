@@ -6,7 +6,7 @@ import { parseSize } from "../../src/server/edits/size.ts";
 import { Slot } from "../../src/server/jobs/slot.ts";
 import { RateLimiter } from "../../src/server/limits/rate_limit.ts";
 import { isContentHashedName } from "../../src/server/models/registry.ts";
-import { safeRelativePath } from "../../src/server/static/index.ts";
+import { safeRelativePath } from "../../src/server/static/folder.ts";
 import { maskFromAlpha } from "../../src/server/images/tasks.ts";
 import { PixelBudget } from "../../src/server/images/budget.ts";
 import { EncodedCache } from "../../src/server/images/cache.ts";
