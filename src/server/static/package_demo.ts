@@ -2,7 +2,7 @@
  * The demo page shipped inside this package (its `examples/web/`), served at `/` when the
  * server is given no `static.web` folder. From a package on disk it is that folder. From a
  * package installed from JSR (read over https) each file is fetched from the registry on its
- * first request and kept in memory (the demo is under 100 kB).
+ * first request and kept in memory (the demo is 55 kB).
  *
  * @module
  */
