@@ -24,7 +24,7 @@ export const ISOLATION_HEADERS: Record<string, string> = {
 };
 
 /**
- * The page `/` answers while examples/web is missing, its links under `base` (the resolved
+ * The page `/` answers when the demo cannot be had, its links under `base` (the resolved
  * `urlBase`: the public URL, the base path, or "").
  */
 export function placeholderPage(base: string): string {
