@@ -11,6 +11,8 @@
  * @module
  */
 
+import { sha256Hex } from "../../src/model/verify.ts";
+
 /** One published version: its files by path ("/mod.ts") and its deno.json's exports. */
 interface Version {
   files: Map<string, Uint8Array<ArrayBuffer>>;
@@ -64,9 +66,7 @@ export function startRegistry(): Registry {
         if (!version) return new Response("not found", { status: 404 });
         const manifest: Record<string, { size: number; checksum: string }> = {};
         for (const [file, bytes] of version.files) {
-          const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-          const hex = [...digest].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-          manifest[file] = { size: bytes.length, checksum: `sha256-${hex}` };
+          manifest[file] = { size: bytes.length, checksum: `sha256-${await sha256Hex(bytes)}` };
         }
         return Response.json({ exports: version.exports, manifest });
       }

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { EditMGTError } from "../../errors/mod.ts";
 import { openLocalModelPackage } from "../../model/deno.ts";
+import { sha256Hex } from "../../model/verify.ts";
 import type { Manifest } from "../../schema/manifest.ts";
 
 /** One file of a served model. */
@@ -76,13 +77,6 @@ async function sha256OfFile(location: URL): Promise<string> {
   return hash.digest("hex");
 }
 
-async function sha256OfBytes(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
-
 async function checkFile(file: ServedFile): Promise<void> {
   const stat = await Deno.stat(file.location).catch((cause) => {
     throw new EditMGTError("not_found", `model file ${file.path} is missing: ${cause}`, { cause });
@@ -130,7 +124,7 @@ export async function loadServedModel(
     manifest: model.manifest,
     manifestUrl: model.manifestUrl,
     manifestBytes,
-    manifestEtag: `"${await sha256OfBytes(manifestBytes)}"`,
+    manifestEtag: `"${await sha256Hex(manifestBytes)}"`,
     files,
   };
 }

@@ -10,6 +10,7 @@
 import { fileURLToPath } from "node:url";
 import type { Context } from "hono";
 import { EditMGTError } from "../../errors/mod.ts";
+import { sha256Hex } from "../../model/verify.ts";
 import type { ServerEnv } from "../context.ts";
 import { respondWithRepresentation } from "../models/respond.ts";
 import { contentTypeOf, safeRelativePath, serveFromFolder } from "./folder.ts";
@@ -49,17 +50,20 @@ export class PackageDemo {
     if (this.#root.protocol === "file:") {
       return await serveFromFolder(c, fileURLToPath(this.#root), path, headers);
     }
-    let relative = safeRelativePath(path);
-    if (relative !== null && (relative === "" || path.endsWith("/"))) {
-      relative = relative === "" ? "index.html" : `${relative}/index.html`;
-    }
+    const folder = safeRelativePath(path);
+    // A folder (the root, or a path ending in "/") answers its index.html.
+    const relative = folder === null || !(folder === "" || path.endsWith("/"))
+      ? folder
+      : [folder, "index.html"].filter((part) => part !== "").join("/");
     const file = relative === null ? null : await this.#read(relative);
-    if (file === null) throw new EditMGTError("not_found", `no file ${c.req.path} here`);
+    if (relative === null || file === null) {
+      throw new EditMGTError("not_found", `no file ${c.req.path} here`);
+    }
     return await respondWithRepresentation(c.req.raw, {
       body: file.bytes,
       size: file.bytes.byteLength,
       etag: file.etag,
-      contentType: contentTypeOf(relative!),
+      contentType: contentTypeOf(relative),
       cacheControl: "no-cache",
     }, headers);
   }
@@ -99,8 +103,6 @@ export class PackageDemo {
       );
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    const hex = [...digest.subarray(0, 12)].map((byte) => byte.toString(16).padStart(2, "0"));
-    return { bytes, etag: `"${hex.join("")}"` };
+    return { bytes, etag: `"${(await sha256Hex(bytes)).slice(0, 24)}"` };
   }
 }
